@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { TandemError } from '../shared/errors';
+import { packageRoot } from '../shared/paths';
+import { registerStackCommand } from './commands/stack';
+import { registerDemoCommand } from './commands/demo';
+
+/**
+ * The `tandem` command. Exit codes: 0 ok, 1 failure (or differences found),
+ * 2 usage. Errors print one line; `--verbose` adds the stack trace.
+ */
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('tandem')
+    .description('Active-active replication for Redis Cluster across data centers, through Kafka')
+    .version((JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version)
+    .option('--verbose', 'print stack traces on errors')
+    .exitOverride()
+    .showHelpAfterError();
+  registerDemoCommand(program);
+  registerStackCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version also end here, with exit code 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const verbose = argv.includes('--verbose');
+    if (err instanceof TandemError && err.code === 'USAGE') {
+      process.stderr.write(`tandem: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`tandem: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`tandem: unexpected failure: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { TandemError } from '../../shared/errors';
+
+/**
+ * Process helpers for the local stack. Services are started detached (their
+ * own process group, output to a log file) so that `tandem stack up` can return
+ * while they keep running; `down` stops them by pid, and checks the pid still
+ * runs the program we started so a recycled pid is never killed.
+ */
+export interface StartedProcess {
+  name: string;
+  pid: number;
+  /** A substring of /proc/<pid>/cmdline that identifies our process. */
+  marker: string;
+  logFile: string;
+}
+
+export function startDetached(name: string, cmd: string, args: string[], logFile: string, marker: string, cwd?: string): StartedProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], cwd });
+    if (child.pid === undefined) {
+      throw new TandemError('STACK_START_FAILED', `could not start ${name} (${cmd}); see ${logFile}`);
+    }
+    child.unref();
+    return { name, pid: child.pid, marker, logFile };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True when `pid` runs and its command line contains `marker`. */
+export function isOurProcess(pid: number, marker: string): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    if (!cmdline.includes(marker)) return false;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3 is the state; a zombie has exited and waits only to be reaped.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z';
+  } catch {
+    return false; // no such process
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+export async function stopProcess(p: StartedProcess, graceMs = 10_000): Promise<'stopped' | 'killed' | 'not-running'> {
+  if (!isOurProcess(p.pid, p.marker)) return 'not-running';
+  signal(p.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    if (!isOurProcess(p.pid, p.marker)) return 'stopped';
+    await sleep(100);
+  }
+  signal(p.pid, 'SIGKILL');
+  for (let i = 0; i < 50 && isOurProcess(p.pid, p.marker); i++) await sleep(100);
+  if (isOurProcess(p.pid, p.marker)) {
+    throw new TandemError('STACK_START_FAILED', `${p.name} (pid ${p.pid}) survived SIGKILL`);
+  }
+  return 'killed';
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    // ESRCH: it exited between our check and the signal, which is what we wanted.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err; // kept for the timeout message below
+    }
+    await sleep(intervalMs);
+  }
+  const detail = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
+  throw new TandemError('STACK_START_FAILED', `timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+}

@@ -1,0 +1,137 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import Redis from 'ioredis';
+import { TandemError } from '../../shared/errors';
+import { requirePrograms } from './prereqs';
+import { startDetached, waitFor, type StartedProcess } from './processes';
+
+/**
+ * A real Redis Cluster of `masters` masters with one replica each, from
+ * redis-server processes on consecutive loopback ports starting at `basePort`
+ * (the cluster bus uses port + 10000). Nothing is persisted: every `up` starts
+ * from empty nodes.
+ */
+export interface RedisClusterSettings {
+  name: string;
+  basePort: number;
+  masters: number;
+  replicasPerMaster: number;
+  dir: string;
+  /** Extra redis-server arguments, e.g. ['--requirepass', 'x']. */
+  extraArgs?: string[];
+}
+
+export function clusterPorts(s: RedisClusterSettings): number[] {
+  const n = s.masters * (1 + s.replicasPerMaster);
+  return Array.from({ length: n }, (_, i) => s.basePort + i);
+}
+
+export function startRedisCluster(s: RedisClusterSettings, log: (line: string) => void): StartedProcess[] {
+  requirePrograms(['redis-server', 'redis-cli']);
+  const ports = clusterPorts(s);
+  log(`starting Redis Cluster ${s.name}: ${ports.length} nodes on 127.0.0.1:${ports[0]}-${ports[ports.length - 1]}`);
+  return ports.map((port) => {
+    const dir = join(s.dir, String(port));
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const args = [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--dir', dir,
+      '--cluster-enabled', 'yes',
+      '--cluster-config-file', join(dir, 'nodes.conf'),
+      // Short node timeout so that a killed master fails over in seconds (tests do that).
+      '--cluster-node-timeout', '3000',
+      '--save', '',
+      '--appendonly', 'no',
+      // A large backlog lets the source's replica links PSYNC after a restart
+      // instead of falling back to a full resync.
+      '--repl-backlog-size', '64mb',
+      // Start a replica's sync at once (the default waits 5 s for more replicas).
+      '--repl-diskless-sync-delay', '0',
+      '--daemonize', 'no',
+      '--logfile', join(dir, 'redis.log'),
+      ...(s.extraArgs ?? []),
+    ];
+    return startDetached(`redis-${s.name}-${port}`, 'redis-server', args, join(dir, 'stdout.log'), `127.0.0.1:${port}`);
+  });
+}
+
+/** Creates the cluster (slots and replicas) and waits until every node reports cluster_state:ok. */
+export async function createCluster(s: RedisClusterSettings, timeoutMs: number): Promise<void> {
+  const ports = clusterPorts(s);
+  await Promise.all(ports.map((port) => waitFor(`redis-server on port ${port}`, timeoutMs, () => ping(port, s))));
+  const auth = authArgs(s);
+  const res = spawnSync(
+    'redis-cli',
+    [...auth, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(s.replicasPerMaster), '--cluster-yes'],
+    { encoding: 'utf8' },
+  );
+  if (res.status !== 0) {
+    throw new TandemError('STACK_START_FAILED', `redis-cli --cluster create failed for cluster ${s.name}: ${(res.stderr || res.stdout).trim().split('\n').slice(-5).join(' ')}`);
+  }
+  await waitForClusterOk(s, timeoutMs);
+}
+
+export async function waitForClusterOk(s: RedisClusterSettings, timeoutMs: number): Promise<void> {
+  const ports = clusterPorts(s);
+  await waitFor(`cluster ${s.name} to reach cluster_state:ok with replicas in sync`, timeoutMs, async () => {
+    for (const port of ports) {
+      const r = connect(port, s);
+      try {
+        const info = await r.cluster('INFO');
+        if (!/cluster_state:ok/.test(info)) return undefined;
+        const repl = await r.info('replication');
+        if (/role:slave/.test(repl) && !/master_link_status:up/.test(repl)) return undefined;
+      } finally {
+        r.disconnect();
+      }
+    }
+    return true;
+  });
+}
+
+export async function clusterState(port: number, s: Pick<RedisClusterSettings, 'extraArgs'>): Promise<{ state: string; role: string } | undefined> {
+  const r = connect(port, s);
+  try {
+    const info = await r.cluster('INFO');
+    const repl = await r.info('replication');
+    return {
+      state: /cluster_state:(\w+)/.exec(info)?.[1] ?? 'unknown',
+      role: /role:(\w+)/.exec(repl)?.[1] === 'slave' ? 'replica' : 'master',
+    };
+  } catch {
+    return undefined;
+  } finally {
+    r.disconnect();
+  }
+}
+
+function connect(port: number, s: Pick<RedisClusterSettings, 'extraArgs'>): Redis {
+  const password = passwordOf(s);
+  const r = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  // A node still starting refuses connections; the failed command reports it to waitFor.
+  r.on('error', () => undefined);
+  return r;
+}
+
+async function ping(port: number, s: RedisClusterSettings): Promise<true | undefined> {
+  const r = connect(port, s);
+  try {
+    return (await r.ping()) === 'PONG' ? true : undefined;
+  } finally {
+    r.disconnect();
+  }
+}
+
+function passwordOf(s: Pick<RedisClusterSettings, 'extraArgs'>): string | undefined {
+  const args = s.extraArgs ?? [];
+  const i = args.indexOf('--requirepass');
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function authArgs(s: RedisClusterSettings): string[] {
+  const pw = passwordOf(s);
+  return pw === undefined ? [] : ['-a', pw, '--no-auth-warning'];
+}
