@@ -1,0 +1,119 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { TandemError, errorMessage } from '../../shared/errors';
+
+/**
+ * The masters of the local cluster, each with its slot ranges and replicas.
+ * Read with `CLUSTER SHARDS` (Redis 7+), falling back to `CLUSTER NODES` for
+ * servers without it. The source opens one replica link per master.
+ */
+export interface ClusterNode {
+  id: string;
+  host: string;
+  port: number;
+  role: 'master' | 'replica';
+  /** Node health in CLUSTER SHARDS terms: online, failed, loading. */
+  health: string;
+  replicationOffset?: number;
+}
+
+export interface Shard {
+  master: ClusterNode;
+  replicas: ClusterNode[];
+  /** Inclusive [start, end] pairs. */
+  slots: [number, number][];
+}
+
+type Reply = string | number | null | Reply[];
+
+function kv(list: Reply[]): Map<string, Reply> {
+  const m = new Map<string, Reply>();
+  for (let i = 0; i + 1 < list.length; i += 2) m.set(String(list[i]), list[i + 1]);
+  return m;
+}
+
+/**
+ * CLUSTER SHARDS grammar (Redis 7.0, cluster.c clusterReplyShards):
+ *   shard := [ "slots", [start, end, start, end, …], "nodes", [node, …] ]
+ *   node  := [ "id", id, "port", n, "ip", ip, "endpoint", ep, ("hostname", h)?,
+ *              ("tls-port", n)?, "role", "master"|"replica", "replication-offset", n, "health", h ]
+ */
+export function parseClusterShards(reply: Reply[]): Shard[] {
+  const shards: Shard[] = [];
+  for (const raw of reply) {
+    const shard = kv(raw as Reply[]);
+    const slotList = (shard.get('slots') as Reply[] | undefined) ?? [];
+    const slots: [number, number][] = [];
+    for (let i = 0; i + 1 < slotList.length; i += 2) slots.push([Number(slotList[i]), Number(slotList[i + 1])]);
+    const nodes = ((shard.get('nodes') as Reply[] | undefined) ?? []).map((n) => {
+      const f = kv(n as Reply[]);
+      const ip = String(f.get('ip') ?? f.get('endpoint') ?? '');
+      return {
+        id: String(f.get('id')),
+        host: ip,
+        port: Number(f.get('port') ?? f.get('tls-port')),
+        role: f.get('role') === 'master' ? 'master' : 'replica',
+        health: String(f.get('health') ?? 'online'),
+        replicationOffset: f.has('replication-offset') ? Number(f.get('replication-offset')) : undefined,
+      } satisfies ClusterNode;
+    });
+    const master = nodes.find((n) => n.role === 'master' && n.health !== 'fail');
+    // A shard with no slots and no live master (e.g. a failed master's leftovers) carries no data.
+    if (master && slots.length > 0) shards.push({ master, replicas: nodes.filter((n) => n !== master), slots });
+  }
+  return shards;
+}
+
+/**
+ * CLUSTER NODES grammar: one line per node,
+ *   <id> <ip:port@cport[,hostname]> <flags> <master-id|-> <ping> <pong> <epoch> <link> <slot>…
+ * flags include myself, master, slave, fail, fail?, handshake, noaddr; a slot is
+ * `n`, `a-b`, or an importing/migrating `[n->-id]` entry, which we skip.
+ */
+export function parseClusterNodes(text: string): Shard[] {
+  const rows = text.trim().split('\n').filter(Boolean).map((line) => {
+    const parts = line.trim().split(' ');
+    const [hostPort] = parts[1].split('@');
+    const sep = hostPort.lastIndexOf(':');
+    const flags = parts[2].split(',');
+    return {
+      node: {
+        id: parts[0],
+        host: hostPort.slice(0, sep),
+        port: Number(hostPort.slice(sep + 1)),
+        role: flags.includes('master') ? 'master' : 'replica',
+        health: flags.includes('fail') ? 'fail' : flags.includes('loading') ? 'loading' : 'online',
+      } as ClusterNode,
+      masterId: parts[3],
+      slots: parts.slice(8).filter((s) => !s.startsWith('[')).map((s) => {
+        const [a, b] = s.split('-').map(Number);
+        return [a, b ?? a] as [number, number];
+      }),
+    };
+  });
+  return rows
+    .filter((r) => r.node.role === 'master' && r.node.health !== 'fail' && r.slots.length > 0)
+    .map((r) => ({ master: r.node, replicas: rows.filter((x) => x.masterId === r.node.id).map((x) => x.node), slots: r.slots }));
+}
+
+/** Reads the topology from the first seed that answers. */
+export async function readTopology(seeds: { host: string; port: number }[], options: RedisOptions = {}): Promise<Shard[]> {
+  const errors: string[] = [];
+  for (const seed of seeds) {
+    const r = new Redis({ ...options, host: seed.host, port: seed.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
+    r.on('error', () => undefined); // the failed command below reports it
+    try {
+      await r.connect();
+      try {
+        return parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[]);
+      } catch (err) {
+        if (!/unknown subcommand|unknown command/i.test(errorMessage(err))) throw err;
+        return parseClusterNodes(String(await r.call('CLUSTER', 'NODES')));
+      }
+    } catch (err) {
+      errors.push(`${seed.host}:${seed.port}: ${errorMessage(err)}`);
+    } finally {
+      r.disconnect();
+    }
+  }
+  throw new TandemError('REDIS_UNAVAILABLE', `cannot read the cluster topology from any seed node (${errors.join('; ')})`, { retriable: true });
+}
