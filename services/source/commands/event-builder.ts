@@ -1,0 +1,294 @@
+/**
+ * Turns what a replica link yields (stream-items.ts) into ChangeEvents. Pure:
+ * no sockets, no Kafka. Rules (docs/events.md "Building events"):
+ *
+ * - A keyed command is one `command` event in the slot of its keys. A command
+ *   whose keys span slots is refused: cluster mode forbids it, so it means the
+ *   master is not in cluster mode, which Tandem does not support.
+ * - A MULTI…EXEC group is one `transaction` event (a `command` event when one
+ *   command remains). If its commands span slots (scripts declared with
+ *   `allow-cross-slot-keys` can do that on one node), it is split into one
+ *   event per slot, in order, each flagged cross-slot-split, and counted:
+ *   slots map to different partitions, so atomicity across them cannot be kept
+ *   anyway, and refusing would lose data.
+ * - Anti-loop (DESIGN §3): a group whose first write is `SET __tandem:{tag}:o:<dc> …`
+ *   was applied by a sink. The SET becomes a `marker` event and every other
+ *   event of the group gets origin <dc>. Everything else has origin = local DC.
+ *   A lone marker SET (the sink's other commands changed nothing, so Redis
+ *   dropped the MULTI) is a `marker` event too.
+ * - Any other write of a `__tandem:` key is emitted, flagged reserved-key and
+ *   counted; the sink refuses it.
+ * - Keyless commands follow policy.ts; those without a row become `control`
+ *   events in slot -1 and are counted.
+ */
+import { EVENT_FLAGS, NO_SLOT, type ChangeEvent, type EventKind } from '../../shared/change-event';
+import { TandemError } from '../../shared/errors';
+import { isReservedKey, parseMarkerKey, type MarkerKey } from '../../shared/marker';
+import { keySlot } from '../../shared/slot';
+import type { CommandTable } from './command-table';
+import { argIs } from './native-getkeys';
+import { effectiveAction, isTransactionFrame, policyFor, type PolicyOptions } from './policy';
+import { dedupeKeyOf, snapshotCommandsEvent, snapshotEvent, type EventStamp } from './snapshot-events';
+import type { CommandItem, LinkContext, StreamItem, TransactionItem } from './stream-items';
+
+export type BuilderWarningCode = 'cross-slot-transaction' | 'reserved-key-write' | 'unknown-command' | 'keyless-command';
+
+export interface BuilderWarning {
+  code: BuilderWarningCode;
+  message: string;
+  /** lowercase command name */
+  command: string;
+}
+
+export interface EventBuilderOptions extends PolicyOptions {
+  localDc: string;
+  commands: CommandTable;
+  /** clock for capturedAt (tests pin it) */
+  now?: () => number;
+  /** every counted anomaly; the caller logs it (rate-limited) */
+  onWarning?: (warning: BuilderWarning) => void;
+}
+
+/** Monotonic counts for metrics; the caller exports them. */
+export interface BuilderCounters {
+  events: number;
+  markers: number;
+  /** PING / REPLCONF */
+  neverReplicated: number;
+  /** PUBLISH / SPUBLISH while disabled */
+  publishDropped: number;
+  auditOnly: number;
+  oncePerCluster: number;
+  keylessOther: number;
+  unknownCommands: number;
+  reservedKeyWrites: number;
+  crossSlotSplits: number;
+}
+
+const FUNCTION = Buffer.from('FUNCTION');
+const LOAD = Buffer.from('LOAD');
+const REPLACE = Buffer.from('REPLACE');
+
+type Classified =
+  | { type: 'skip' }
+  | { type: 'select'; db: number }
+  | { type: 'control'; slot: number; flags: string[]; dedupeKey: string | null }
+  | { type: 'keyed'; slot: number; reserved: boolean };
+
+interface Unit {
+  kind: 'group' | 'control';
+  db: number;
+  slot: number;
+  commands: Buffer[][];
+  flags: Set<string>;
+  dedupeKey: string | null;
+}
+
+export class EventBuilder {
+  readonly counters: BuilderCounters = {
+    events: 0, markers: 0, neverReplicated: 0, publishDropped: 0, auditOnly: 0,
+    oncePerCluster: 0, keylessOther: 0, unknownCommands: 0, reservedKeyWrites: 0, crossSlotSplits: 0,
+  };
+  private table: CommandTable;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: EventBuilderOptions) {
+    this.table = opts.commands;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Swap in a re-read COMMAND table (after MODULE LOAD, or when unknownCommands grows). */
+  setCommandTable(table: CommandTable): void {
+    this.table = table;
+  }
+
+  build(item: StreamItem, link: LinkContext): ChangeEvent[] {
+    const stamp: EventStamp = { source: this.opts.localDc, link, offset: item.offset, capturedAt: this.now() };
+    let events: ChangeEvent[];
+    switch (item.type) {
+      case 'command':
+        events = this.fromCommand(item, stamp);
+        break;
+      case 'transaction':
+        events = this.fromTransaction(item, stamp);
+        break;
+      case 'snapshot':
+        events = [snapshotEvent(item, stamp)];
+        break;
+      case 'snapshot-commands':
+        events = [snapshotCommandsEvent(item, stamp, (argv) => this.keysOf(argv))];
+        break;
+      case 'snapshot-function':
+        // Every master's RDB holds the same libraries: once per cluster, like
+        // FUNCTION LOAD itself; REPLACE because the target may have it already.
+        events = this.fromCommands([[FUNCTION, LOAD, REPLACE, item.code]], 0, this.opts.localDc, stamp, 0);
+        break;
+    }
+    for (const e of events) {
+      if (e.kind === 'marker') this.counters.markers++;
+      if (e.flags.includes(EVENT_FLAGS.reservedKey)) this.counters.reservedKeyWrites++;
+    }
+    this.counters.events += events.length;
+    return events;
+  }
+
+  private fromCommand(item: CommandItem, stamp: EventStamp): ChangeEvent[] {
+    if (isTransactionFrame(item.argv)) {
+      throw new TandemError('INTERNAL', 'MULTI/EXEC reached the event builder as a lone command: the link must group transactions');
+    }
+    const marker = markerOf(item.argv);
+    if (marker !== undefined) return [markerEvent(item.argv, item.db, marker, stamp, 0)];
+    return this.fromCommands([item.argv], item.db, this.opts.localDc, stamp, 0);
+  }
+
+  private fromTransaction(item: TransactionItem, stamp: EventStamp): ChangeEvent[] {
+    const commands = item.commands.filter((argv) => !isTransactionFrame(argv));
+    // The first write decides the origin; SELECTs before it only move the db.
+    let db = item.db;
+    let i = 0;
+    for (; i < commands.length; i++) {
+      const selected = selectedDb(commands[i]);
+      if (selected === undefined) break;
+      db = selected;
+    }
+    const marker = i < commands.length ? markerOf(commands[i]) : undefined;
+    if (marker === undefined) return this.fromCommands(commands.slice(i), db, this.opts.localDc, stamp, 0);
+    const events = [markerEvent(commands[i], db, marker, stamp, 0)];
+    return events.concat(this.fromCommands(commands.slice(i + 1), db, marker.origin, stamp, 1));
+  }
+
+  /** Groups commands by (db, slot) in order of first appearance; keyless ones become control units. */
+  private fromCommands(commands: Buffer[][], startDb: number, origin: string, stamp: EventStamp, seq0: number): ChangeEvent[] {
+    const units: Unit[] = [];
+    const groups = new Map<string, Unit>();
+    let db = startDb;
+    for (const argv of commands) {
+      const c = this.classify(argv);
+      if (c.type === 'skip') continue;
+      if (c.type === 'select') {
+        db = c.db;
+      } else if (c.type === 'control') {
+        units.push({ kind: 'control', db, slot: c.slot, commands: [argv], flags: new Set(c.flags), dedupeKey: c.dedupeKey });
+      } else {
+        const id = `${db}:${c.slot}`;
+        let group = groups.get(id);
+        if (group === undefined) {
+          group = { kind: 'group', db, slot: c.slot, commands: [], flags: new Set(), dedupeKey: null };
+          groups.set(id, group);
+          units.push(group);
+        }
+        group.commands.push(argv);
+        if (c.reserved) group.flags.add(EVENT_FLAGS.reservedKey);
+      }
+    }
+    if (groups.size > 1) {
+      this.counters.crossSlotSplits++;
+      for (const g of groups.values()) g.flags.add(EVENT_FLAGS.crossSlotSplit);
+      this.warn('cross-slot-transaction', commands[0] ?? [], `transaction spans ${groups.size} slots/dbs (${[...groups.keys()].join(', ')}); split into one event each`);
+    }
+    return units.map((u, n) => {
+      const kind: EventKind = u.kind === 'control' ? 'control' : u.commands.length > 1 ? 'transaction' : 'command';
+      return {
+        origin, source: stamp.source, kind, slot: u.slot, db: u.db, commands: u.commands,
+        replId: stamp.link.replId, replOffset: stamp.offset, nodeId: stamp.link.nodeId, capturedAt: stamp.capturedAt,
+        seq: seq0 + n, flags: [...u.flags], dedupeKey: u.dedupeKey,
+      };
+    });
+  }
+
+  private classify(argv: Buffer[]): Classified {
+    const row = policyFor(argv);
+    if (row !== undefined) {
+      const action = effectiveAction(row, this.opts);
+      switch (action) {
+        case 'never':
+          this.counters.neverReplicated++;
+          return { type: 'skip' };
+        case 'group':
+          return { type: 'skip' };
+        case 'track':
+          return { type: 'select', db: selectedDb(argv) ?? 0 };
+        case 'dropped':
+          this.counters.publishDropped++;
+          return { type: 'skip' };
+        case 'audit-only':
+          this.counters.auditOnly++;
+          return { type: 'control', slot: NO_SLOT, flags: [EVENT_FLAGS.auditOnly], dedupeKey: null };
+        case 'once-per-cluster':
+          this.counters.oncePerCluster++;
+          return { type: 'control', slot: NO_SLOT, flags: [EVENT_FLAGS.oncePerCluster], dedupeKey: dedupeKeyOf(argv) };
+        case 'control': {
+          const keys = this.keysOf(argv);
+          return { type: 'control', slot: keys.length > 0 ? oneSlot(argv, keys) : NO_SLOT, flags: [EVENT_FLAGS.publish], dedupeKey: null };
+        }
+        case 'opt-in':
+          throw new TandemError('INTERNAL', 'effectiveAction left an opt-in row unresolved');
+      }
+    }
+    const keys = this.table.extractKeys(argv, { includeNotKeys: true });
+    if (keys === undefined) {
+      this.counters.unknownCommands++;
+      this.warn('unknown-command', argv, 'command missing from the COMMAND table; emitted as a control event (refresh the table)');
+      return { type: 'control', slot: NO_SLOT, flags: [EVENT_FLAGS.unknownCommand], dedupeKey: null };
+    }
+    if (keys.length === 0) {
+      this.counters.keylessOther++;
+      this.warn('keyless-command', argv, 'keyless command without a policy row; emitted as a control event');
+      return { type: 'control', slot: NO_SLOT, flags: [], dedupeKey: null };
+    }
+    const reserved = keys.some((k) => isReservedKey(k));
+    if (reserved) this.warn('reserved-key-write', argv, 'write to a reserved __tandem: key outside the marker pattern; emitted flagged, the sink refuses it');
+    return { type: 'keyed', slot: oneSlot(argv, keys), reserved };
+  }
+
+  private keysOf(argv: Buffer[]): Buffer[] {
+    const keys = this.table.extractKeys(argv, { includeNotKeys: true });
+    if (keys === undefined) throw new TandemError('EVENT_ENCODE', `unknown command ${commandName(argv)} in snapshot commands`);
+    return keys;
+  }
+
+  private warn(code: BuilderWarningCode, argv: Buffer[], message: string): void {
+    this.opts.onWarning?.({ code, command: commandName(argv), message: `${commandName(argv)}: ${message}` });
+  }
+}
+
+/** The slot of all keys; refuses keys in several slots (cluster mode forbids them). */
+export function oneSlot(argv: Buffer[], keys: Buffer[]): number {
+  const slot = keySlot(keys[0]);
+  for (let i = 1; i < keys.length; i++) {
+    const other = keySlot(keys[i]);
+    if (other !== slot) {
+      throw new TandemError(
+        'EVENT_ENCODE',
+        `${commandName(argv)} touches keys in slots ${slot} and ${other}: a cluster-mode master refuses that (CROSSSLOT), ` +
+          'so this master is not in cluster mode or a module bypasses the check; Tandem needs every command in one slot',
+      );
+    }
+  }
+  return slot;
+}
+
+/** `SET <marker key> <value>` exactly as the sink writes it. */
+function markerOf(argv: Buffer[]): MarkerKey | undefined {
+  if (argv.length !== 3 || !argIs(argv[0], 'set')) return undefined;
+  return parseMarkerKey(argv[1]);
+}
+
+function markerEvent(argv: Buffer[], db: number, marker: MarkerKey, stamp: EventStamp, seq: number): ChangeEvent {
+  return {
+    origin: marker.origin, source: stamp.source, kind: 'marker', slot: marker.slot, db, commands: [argv],
+    replId: stamp.link.replId, replOffset: stamp.offset, nodeId: stamp.link.nodeId, capturedAt: stamp.capturedAt,
+    seq, flags: [], dedupeKey: null,
+  };
+}
+
+function selectedDb(argv: Buffer[]): number | undefined {
+  if (argv.length !== 2 || !argIs(argv[0], 'select')) return undefined;
+  const db = Number(argv[1].toString('latin1'));
+  if (!Number.isInteger(db) || db < 0) throw new TandemError('RESP_PROTOCOL', `bad SELECT ${argv[1].toString('latin1')} in the stream`);
+  return db;
+}
+
+function commandName(argv: Buffer[]): string {
+  return argv.length > 0 ? argv[0].toString('latin1').toLowerCase().slice(0, 64) : '(empty)';
+}
