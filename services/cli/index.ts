@@ -6,6 +6,8 @@ import { TandemError } from '../shared/errors';
 import { packageRoot } from '../shared/paths';
 import { registerStackCommand } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
+import { registerTopicsCommand } from './commands/topics';
+import { registerSourceCommand } from '../source/main';
 
 /**
  * The `tandem` command. Exit codes: 0 ok, 1 failure (or differences found),
@@ -18,9 +20,11 @@ export function buildProgram(): Command {
     .version((JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version)
     .option('--verbose', 'print stack traces on errors')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError('(run with --help for usage)');
   registerDemoCommand(program);
   registerStackCommand(program);
+  registerTopicsCommand(program);
+  registerSourceCommand(program);
   return program;
 }
 

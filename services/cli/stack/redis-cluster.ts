@@ -35,27 +35,38 @@ export function startRedisCluster(s: RedisClusterSettings, log: (line: string) =
     const dir = join(s.dir, String(port));
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const args = [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dir,
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', join(dir, 'nodes.conf'),
-      // Short node timeout so that a killed master fails over in seconds (tests do that).
-      '--cluster-node-timeout', '3000',
-      '--save', '',
-      '--appendonly', 'no',
-      // A large backlog lets the source's replica links PSYNC after a restart
-      // instead of falling back to a full resync.
-      '--repl-backlog-size', '64mb',
-      // Start a replica's sync at once (the default waits 5 s for more replicas).
-      '--repl-diskless-sync-delay', '0',
-      '--daemonize', 'no',
-      '--logfile', join(dir, 'redis.log'),
-      ...(s.extraArgs ?? []),
-    ];
-    return startDetached(`redis-${s.name}-${port}`, 'redis-server', args, join(dir, 'stdout.log'), `127.0.0.1:${port}`);
+    return startRedisNode(s, port);
   });
+}
+
+/**
+ * Starts one node of the cluster in its folder. A node started again after a
+ * crash finds its nodes.conf there and rejoins the cluster (as a replica of
+ * whoever took over its slots), as a real restarted node does.
+ */
+export function startRedisNode(s: RedisClusterSettings, port: number): StartedProcess {
+  const dir = join(s.dir, String(port));
+  mkdirSync(dir, { recursive: true });
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--cluster-enabled', 'yes',
+    '--cluster-config-file', join(dir, 'nodes.conf'),
+    // Short node timeout so that a killed master fails over in seconds (tests do that).
+    '--cluster-node-timeout', '3000',
+    '--save', '',
+    '--appendonly', 'no',
+    // A large backlog lets the source's replica links PSYNC after a restart
+    // instead of falling back to a full resync.
+    '--repl-backlog-size', '64mb',
+    // Start a replica's sync at once (the default waits 5 s for more replicas).
+    '--repl-diskless-sync-delay', '0',
+    '--daemonize', 'no',
+    '--logfile', join(dir, 'redis.log'),
+    ...(s.extraArgs ?? []),
+  ];
+  return startDetached(`redis-${s.name}-${port}`, 'redis-server', args, join(dir, 'stdout.log'), `127.0.0.1:${port}`);
 }
 
 /** Creates the cluster (slots and replicas) and waits until every node reports cluster_state:ok. */

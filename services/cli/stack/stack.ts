@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { TandemError } from '../../shared/errors';
 import { packageRoot } from '../../shared/paths';
 import { startKafka, waitForKafka, KAFKA_VERSION } from './kafka';
-import { clusterPorts, createCluster, startRedisCluster, clusterState, type RedisClusterSettings } from './redis-cluster';
+import { clusterPorts, createCluster, startRedisCluster, startRedisNode, clusterState, type RedisClusterSettings } from './redis-cluster';
 import { isOurProcess, stopProcess, type StartedProcess } from './processes';
 import { requirePrograms } from './prereqs';
 
@@ -192,4 +192,24 @@ export async function stackStatus(stateDir: string): Promise<{ state?: StackStat
     }),
   );
   return { state, processes };
+}
+
+/**
+ * Starts a node of a running stack again (after a test killed it). It rejoins
+ * its cluster from its nodes.conf; the state file records the new pid so that
+ * `down` stops it.
+ */
+export function restartRedisNode(stateDir: string, port: number): StartedProcess {
+  const state = readStackState(stateDir);
+  if (!state) throw new TandemError('STACK_NOT_RUNNING', `no stack recorded in ${stateDir}`);
+  const name = (['a', 'b'] as const).find((n) => clusterPorts(clusterSettings(state.settings, n)).includes(port));
+  if (!name) throw new TandemError('STACK_NOT_RUNNING', `port ${port} belongs to no cluster of the stack in ${stateDir}`);
+  const existing = state.processes.find((p) => p.name === `redis-${name}-${port}`);
+  if (existing && isOurProcess(existing.pid, existing.marker)) {
+    throw new TandemError('STACK_START_FAILED', `redis-${name}-${port} still runs (pid ${existing.pid})`);
+  }
+  const started = startRedisNode(clusterSettings(state.settings, name), port);
+  state.processes = state.processes.filter((p) => p.name !== started.name).concat(started);
+  writeStackState(state);
+  return started;
 }

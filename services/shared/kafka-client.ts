@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } from 'kafkajs';
+import type { z } from 'zod';
+import { resolveSecret } from './config';
+import type { kafkaSchema } from './config-schema';
+import type { Logger } from './logger';
+
+/**
+ * Builds the kafkajs client from the `kafka` config section: TLS and SASL
+ * (PLAIN, SCRAM-SHA-256/512) pass straight through; secrets are resolved from
+ * env or files here and nowhere else. kafkajs logs go to pino.
+ */
+export type KafkaSettings = z.infer<typeof kafkaSchema>;
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+export function pinoLogCreator(log: Logger): logCreator {
+  return () => ({ level, log: entry }) => {
+    const { message, ...rest } = entry;
+    // kafkajs is chatty at info (joins, rebalances); keep those at debug.
+    const target = LEVELS[level] === 'info' ? 'debug' : (LEVELS[level] ?? 'debug');
+    log[target]({ kafka: rest }, message);
+  };
+}
+
+export function kafkaConfig(s: KafkaSettings, clientId: string, log?: Logger): KafkaConfig {
+  const cfg: KafkaConfig = {
+    clientId: `${s.clientId}-${clientId}`,
+    brokers: s.brokers,
+    logLevel: log ? logLevel.WARN : logLevel.NOTHING,
+    logCreator: log ? pinoLogCreator(log) : undefined,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10_000 },
+    connectionTimeout: 5000,
+  };
+  if (s.tls) {
+    cfg.ssl = {
+      rejectUnauthorized: s.tls.rejectUnauthorized,
+      ca: s.tls.ca ? [readFileSync(s.tls.ca, 'utf8')] : undefined,
+      cert: s.tls.cert ? readFileSync(s.tls.cert, 'utf8') : undefined,
+      key: s.tls.key ? resolveSecret(s.tls.key, 'kafka.tls.key') : undefined,
+    };
+  }
+  if (s.sasl) {
+    cfg.sasl = {
+      mechanism: s.sasl.mechanism,
+      username: s.sasl.username,
+      password: resolveSecret(s.sasl.password, 'kafka.sasl.password'),
+    } as SASLOptions;
+  }
+  return cfg;
+}
+
+export function createKafka(s: KafkaSettings, clientId: string, log?: Logger): Kafka {
+  return new Kafka(kafkaConfig(s, clientId, log));
+}
+
+/** Topic names of a DC. */
+export const topicsOf = (dc: string) => ({
+  changes: `tandem.${dc}.changes`,
+  checkpoints: `tandem.${dc}.checkpoints`,
+  dlq: `tandem.${dc}.dlq`,
+});

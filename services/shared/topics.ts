@@ -1,0 +1,98 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { TandemError } from './errors';
+import { topicsOf } from './kafka-client';
+
+/**
+ * Creates a DC's three topics, idempotently:
+ * - `tandem.<dc>.changes`: P partitions, a slot's whole history in one partition
+ *   (partition = floor(slot × P / 16384)), time-based retention.
+ * - `tandem.<dc>.checkpoints`: compacted, one record per replica link.
+ * - `tandem.<dc>.dlq`: what a sink could not apply, with the error in headers.
+ *
+ * It never changes the partition count of an existing changes topic: adding
+ * partitions would move slots to other partitions and split their history,
+ * breaking per-slot order for every consumer.
+ */
+export interface TopicPlan {
+  dc: string;
+  partitions: number;
+  /** Changes retention in ms; -1 keeps forever. */
+  retentionMs: number;
+  /** -1 takes the broker's default.replication.factor. */
+  replicationFactor: number;
+}
+
+export type TopicOutcome = { topic: string; action: 'created' | 'exists'; partitions: number };
+
+export const DEFAULT_PARTITIONS = 64;
+export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+export async function ensureTopics(admin: Admin, plan: TopicPlan): Promise<TopicOutcome[]> {
+  const names = topicsOf(plan.dc);
+  const wanted: ITopicConfig[] = [
+    {
+      topic: names.changes,
+      numPartitions: plan.partitions,
+      replicationFactor: plan.replicationFactor,
+      configEntries: [
+        { name: 'retention.ms', value: String(plan.retentionMs) },
+        { name: 'cleanup.policy', value: 'delete' },
+        // Events carry a 1 MB RESTORE chunk at most; leave head room for headers.
+        { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
+      ],
+    },
+    {
+      topic: names.checkpoints,
+      numPartitions: 1,
+      replicationFactor: plan.replicationFactor,
+      configEntries: [
+        { name: 'cleanup.policy', value: 'compact' },
+        { name: 'min.compaction.lag.ms', value: '60000' },
+      ],
+    },
+    {
+      topic: names.dlq,
+      numPartitions: 1,
+      replicationFactor: plan.replicationFactor,
+      configEntries: [
+        { name: 'retention.ms', value: String(plan.retentionMs) },
+        { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
+      ],
+    },
+  ];
+  const existing = new Set(await admin.listTopics());
+  const outcomes: TopicOutcome[] = [];
+  const meta = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic).filter((t) => existing.has(t)) });
+  const partitionsOf = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+  const current = partitionsOf.get(names.changes);
+  if (current !== undefined && current !== plan.partitions) {
+    throw new TandemError(
+      'TOPIC_MISMATCH',
+      `${names.changes} exists with ${current} partitions, not ${plan.partitions}. Tandem never changes it: ` +
+        `partition = floor(slot × P / 16384), so another P would move slots to other partitions and split each ` +
+        `slot's history. Keep --partitions ${current}, or create a new DC topic set and re-seed it.`,
+    );
+  }
+  const toCreate = wanted.filter((t) => !existing.has(t.topic));
+  if (toCreate.length > 0) {
+    await admin.createTopics({ topics: toCreate, waitForLeaders: true });
+  }
+  for (const t of wanted) {
+    outcomes.push({
+      topic: t.topic,
+      action: existing.has(t.topic) ? 'exists' : 'created',
+      partitions: partitionsOf.get(t.topic) ?? t.numPartitions ?? 1,
+    });
+  }
+  return outcomes;
+}
+
+/** Partition count of a DC's changes topic, or a clear error when it is missing. */
+export async function changesPartitions(admin: Admin, dc: string): Promise<number> {
+  const topic = topicsOf(dc).changes;
+  if (!(await admin.listTopics()).includes(topic)) {
+    throw new TandemError('TOPIC_MISMATCH', `topic ${topic} does not exist; create it with \`tandem topics init --dc ${dc}\``);
+  }
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  return meta.topics[0].partitions.length;
+}

@@ -1,0 +1,229 @@
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { changeEventHeaders, encodeChangeEvent, eventPartition, type ChangeEvent } from '../../shared/change-event';
+import { TandemError, errorMessage } from '../../shared/errors';
+import { topicsOf } from '../../shared/kafka-client';
+import type { Logger } from '../../shared/logger';
+import { encodeCheckpoint, type CheckpointRecord } from './checkpoints';
+
+/**
+ * Exactly-once publishing of change events (DESIGN §2 "Checkpoints").
+ *
+ * Links append events; a flush loop commits, a few times per second, one
+ * Kafka transaction holding every buffered event and the latest checkpoint of
+ * each link whose position moved. A consumer reading read_committed therefore
+ * sees events and the checkpoint after them together, or neither; after a
+ * crash each link resumes (PSYNC) from its committed checkpoint, and the
+ * events past it, never committed, are streamed again by the master.
+ *
+ * One transactional id per source (`tandem-source-<dc>`): a second source
+ * started by mistake fences the first (its next commit fails with
+ * ProducerFenced and it stops), so two sources never interleave.
+ *
+ * Bounded memory: `append` resolves at once while the buffer holds fewer than
+ * `maxBufferedBytes`; past that it waits for the next commit. While Kafka is
+ * down the commit is retried with backoff and the buffer stays full, so the
+ * links stop reading their sockets (backpressure to the masters).
+ */
+export interface PublisherOptions {
+  kafka: Kafka;
+  dc: string;
+  partitions: number;
+  transactionalId: string;
+  log: Logger;
+  commitIntervalMs: number;
+  maxBufferedBytes: number;
+  /** Called after each commit, for metrics. */
+  onCommit?: (info: { events: number; bytes: number; checkpoints: number; ms: number; eventsByKind: Record<string, number> }) => void;
+  onCommitError?: (err: Error) => void;
+}
+
+interface Pending {
+  messages: Message[];
+  partitionsByMessage: number[];
+  bytes: number;
+  eventsByKind: Record<string, number>;
+  checkpoints: Map<string, CheckpointRecord | null>;
+}
+
+const emptyPending = (): Pending => ({ messages: [], partitionsByMessage: [], bytes: 0, eventsByKind: {}, checkpoints: new Map() });
+
+/** Errors after which this producer may never commit again. */
+const FATAL = /ProducerFenced|InvalidProducerEpoch|TransactionalIdAuthorizationFailed|fenced/i;
+
+export class ChangePublisher {
+  private producer: Producer | undefined;
+  private pending = emptyPending();
+  private waiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private fatal: TandemError | undefined;
+  private stopped = false;
+  private failures = 0;
+  readonly topic: string;
+  readonly checkpointTopic: string;
+
+  constructor(private readonly o: PublisherOptions) {
+    this.topic = topicsOf(o.dc).changes;
+    this.checkpointTopic = topicsOf(o.dc).checkpoints;
+  }
+
+  /** Connects the transactional producer; this fences any older producer with the same id. */
+  async start(): Promise<void> {
+    this.producer = await this.connectProducer();
+    this.schedule();
+  }
+
+  private async connectProducer(): Promise<Producer> {
+    const p = this.o.kafka.producer({
+      transactionalId: this.o.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+      allowAutoTopicCreation: false,
+    });
+    await p.connect();
+    return p;
+  }
+
+  /** The error that ended publishing, if any. Links check it to stop. */
+  get failure(): TandemError | undefined {
+    return this.fatal;
+  }
+
+  get bufferedBytes(): number {
+    return this.pending.bytes;
+  }
+
+  /**
+   * Buffers an event (and the link's checkpoint after it). Resolves when there
+   * is room; rejects once publishing has failed for good.
+   */
+  async append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointRecord; retire?: string }): Promise<void> {
+    if (this.fatal) throw this.fatal;
+    const value = encodeChangeEvent(event);
+    const partition = eventPartition(event, this.o.partitions);
+    this.pending.messages.push({
+      key: event.slot >= 0 ? String(event.slot) : null,
+      value,
+      partition,
+      headers: changeEventHeaders(event),
+      timestamp: String(event.capturedAt),
+    });
+    this.pending.partitionsByMessage.push(partition);
+    this.pending.bytes += value.length;
+    this.pending.eventsByKind[event.kind] = (this.pending.eventsByKind[event.kind] ?? 0) + 1;
+    if (checkpoint) this.setCheckpoint(checkpoint.key, checkpoint.record, checkpoint.retire);
+    while (this.pending.bytes >= this.o.maxBufferedBytes && !this.fatal) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    if (this.fatal) throw this.fatal;
+  }
+
+  /** Records a link's position without an event (idle stream, end of an RDB). `retire` tombstones an old key. */
+  setCheckpoint(key: string, record: CheckpointRecord, retire?: string): void {
+    if (retire !== undefined && retire !== key) this.pending.checkpoints.set(retire, null);
+    this.pending.checkpoints.set(key, record);
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.fatal) return;
+    const backoff = this.failures === 0 ? this.o.commitIntervalMs : Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6));
+    this.timer = setTimeout(() => {
+      this.flush().finally(() => this.schedule());
+    }, backoff);
+  }
+
+  /** Commits what is buffered now. Concurrent calls share one commit. */
+  flush(): Promise<void> {
+    this.flushing ??= this.commitOnce().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async commitOnce(): Promise<void> {
+    if (this.fatal || !this.producer) return;
+    const batch = this.pending;
+    if (batch.messages.length === 0 && batch.checkpoints.size === 0) return;
+    this.pending = emptyPending();
+    const started = Date.now();
+    try {
+      const tx = await this.producer.transaction();
+      try {
+        if (batch.messages.length > 0) await tx.send({ topic: this.topic, messages: batch.messages, acks: -1 });
+        if (batch.checkpoints.size > 0) {
+          const records = [...batch.checkpoints].map(([key, record]) => ({ key, value: record ? encodeCheckpoint(record) : null }));
+          await tx.send({ topic: this.checkpointTopic, messages: records, acks: -1 });
+        }
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch((abortErr: unknown) => this.o.log.warn({ err: errorMessage(abortErr) }, 'transaction abort failed after a failed commit'));
+        throw err;
+      }
+      this.failures = 0;
+      this.o.onCommit?.({
+        events: batch.messages.length,
+        bytes: batch.bytes,
+        checkpoints: batch.checkpoints.size,
+        ms: Date.now() - started,
+        eventsByKind: batch.eventsByKind,
+      });
+      this.release();
+    } catch (err) {
+      this.failures++;
+      this.restore(batch);
+      const message = errorMessage(err);
+      const e = err instanceof Error ? err : new Error(message);
+      this.o.onCommitError?.(e);
+      if (FATAL.test(`${(err as { type?: string }).type ?? ''} ${(err as Error).name ?? ''} ${message}`)) {
+        this.fail(new TandemError('KAFKA_UNAVAILABLE', `the transactional producer ${this.o.transactionalId} was fenced (another source with the same id started?): ${message}`, { cause: err }));
+        return;
+      }
+      this.o.log.warn({ err: message, attempt: this.failures, bufferedBytes: this.pending.bytes }, 'Kafka commit failed; retrying with backoff, links pause while the buffer is full');
+      // A producer whose transaction failed may be stuck in an error state; start a fresh one.
+      await this.producer.disconnect().catch(() => undefined);
+      this.producer = await this.connectProducer().catch((connectErr: unknown) => {
+        this.o.log.warn({ err: errorMessage(connectErr) }, 'cannot reconnect the producer yet');
+        return this.producer;
+      });
+    }
+  }
+
+  /** Puts a failed batch back in front of what was appended since, keeping order. */
+  private restore(batch: Pending): void {
+    const later = this.pending;
+    batch.messages.push(...later.messages);
+    batch.partitionsByMessage.push(...later.partitionsByMessage);
+    batch.bytes += later.bytes;
+    for (const [k, n] of Object.entries(later.eventsByKind)) batch.eventsByKind[k] = (batch.eventsByKind[k] ?? 0) + n;
+    for (const [k, v] of later.checkpoints) batch.checkpoints.set(k, v);
+    this.pending = batch;
+  }
+
+  private release(): void {
+    if (this.pending.bytes >= this.o.maxBufferedBytes) return;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private fail(err: TandemError): void {
+    this.fatal ??= err;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Commits what is buffered (bounded by `timeoutMs`), then disconnects. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const deadline = Date.now() + timeoutMs;
+    while (!this.fatal && (this.pending.messages.length > 0 || this.pending.checkpoints.size > 0 || this.flushing) && Date.now() < deadline) {
+      await this.flush();
+      if (this.failures > 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    const left = this.pending.messages.length;
+    if (left > 0) {
+      this.o.log.warn({ events: left }, 'stopping with uncommitted events; the links resume from their committed checkpoints, so nothing is lost');
+    }
+    this.fail(new TandemError('INTERNAL', 'publisher stopped'));
+    await this.producer?.disconnect();
+  }
+}

@@ -1,0 +1,250 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import type { ChangeEvent } from '../shared/change-event';
+import { TandemError, errorMessage, isRetriable } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import type { EventBuilder } from './commands/event-builder';
+import type { OncePerClusterFilter } from './commands/once-per-cluster';
+import { itemFromReplicationEvent } from './commands/link-items';
+import type { LinkContext } from './commands/stream-items';
+import { matchCheckpoint, parseReplIds, type CheckpointRecord } from './kafka/checkpoints';
+import type { ChangePublisher } from './kafka/publisher';
+import { LINK_STATES, type SourceMetrics } from './metrics';
+import { backoffDelay } from './replication/backoff';
+import { ReplicaLink } from './replication/replica-link';
+import type { ReplicationCheckpoint, ReplicationEvent, ReplicaLinkState } from './replication/types';
+import { SnapshotSink } from './snapshot-sink';
+import { readTopology, type Shard } from './topology/cluster-topology';
+import type * as tls from 'node:tls';
+
+/**
+ * Keeps one shard's replica link alive: the single error handler of a link.
+ *
+ * - Retriable failures (link lost, -LOADING, -NOMASTERLINK, connection refused)
+ *   are retried with backoff; before each attempt the topology is re-read and
+ *   the link targets whoever now masters the shard's anchor slot. After a
+ *   failover that is the promoted replica, which knows our replid as its
+ *   replid2, so PSYNC with the old replid and offset gets +CONTINUE.
+ * - Fatal failures (bad credentials, protocol errors, a fenced producer) end
+ *   the runner, and the source exits.
+ *
+ * Checkpoints: the link's position moves only once the publisher has accepted
+ * an event, and it is written to Kafka in the transaction of the events before
+ * it. Keyed by replid; a replid change tombstones the old key.
+ */
+export interface LinkRunnerOptions {
+  dc: string;
+  shard: Shard;
+  seeds: { host: string; port: number }[];
+  redisOptions: RedisOptions;
+  username?: string;
+  password?: string;
+  tls?: tls.ConnectionOptions;
+  listeningPort: number;
+  partitions: number;
+  /** Checkpoints read from Kafka at start. */
+  checkpoints: Map<string, CheckpointRecord>;
+  builder: EventBuilder;
+  oncePerCluster: OncePerClusterFilter;
+  publisher: ChangePublisher;
+  metrics: SourceMetrics;
+  log: Logger;
+  maxEventPayloadBytes: number;
+  maxFailures: number;
+}
+
+export class LinkRunner {
+  /** Stable name of the shard for logs, metrics and the once-per-cluster filter: its first master's address. */
+  readonly name: string;
+  private readonly anchorSlot: number;
+  private master: { id: string; host: string; port: number };
+  private checkpoint: Required<ReplicationCheckpoint> | undefined;
+  private committedKey: string | undefined;
+  private link: ReplicaLink | undefined;
+  private stopping = false;
+  private lastFullResync: CheckpointRecord['lastFullResync'];
+  state: ReplicaLinkState = 'idle';
+
+  constructor(private readonly o: LinkRunnerOptions) {
+    this.master = { id: o.shard.master.id, host: o.shard.master.host, port: o.shard.master.port };
+    this.name = `${o.shard.master.host}:${o.shard.master.port}`;
+    this.anchorSlot = o.shard.slots[0][0];
+    this.setState('idle');
+  }
+
+  get streaming(): boolean {
+    return this.state === 'streaming';
+  }
+
+  /** Runs until stop() or a fatal error (rejects). */
+  async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.attempt(() => {
+          failures = 0;
+        });
+        if (this.stopping) return;
+      } catch (err) {
+        if (this.stopping) return;
+        if (!isRetriable(err)) throw err;
+        failures++;
+        this.o.metrics.linkFailures.inc({ link: this.name });
+        if (failures > this.o.maxFailures) {
+          throw TandemError.wrap('REPL_LINK_LOST', `link ${this.name} gave up after ${this.o.maxFailures} consecutive failures`, err);
+        }
+        const delay = backoffDelay(failures, { initialDelayMs: 200, maxDelayMs: 10_000 });
+        this.o.log.warn({ link: this.name, err: errorMessage(err), attempt: failures, delayMs: delay }, 'replica link failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        await this.retarget();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.link?.stop();
+  }
+
+  /** Re-reads the topology and follows the shard's anchor slot to its current master. */
+  private async retarget(): Promise<void> {
+    let shards: Shard[];
+    try {
+      shards = await readTopology(this.o.seeds, this.o.redisOptions);
+    } catch (err) {
+      this.o.log.warn({ link: this.name, err: errorMessage(err) }, 'cannot re-read the topology; retrying the last known master');
+      return;
+    }
+    const owner = shards.find((s) => s.slots.some(([a, b]) => a <= this.anchorSlot && this.anchorSlot <= b));
+    if (owner && owner.master.id !== this.master.id) {
+      this.o.log.warn({ link: this.name, from: `${this.master.host}:${this.master.port}`, to: `${owner.master.host}:${owner.master.port}` }, 'shard has a new master (failover); following it');
+      this.master = { id: owner.master.id, host: owner.master.host, port: owner.master.port };
+    }
+  }
+
+  /** The position to PSYNC from: our own, else a committed checkpoint this master can continue. */
+  private async startingPoint(): Promise<Required<ReplicationCheckpoint> | undefined> {
+    if (this.checkpoint) return this.checkpoint;
+    const r = new Redis({ ...this.o.redisOptions, host: this.master.host, port: this.master.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    r.on('error', () => undefined); // surfaced by the command below
+    try {
+      await r.connect();
+      const ids = parseReplIds(await r.info('replication'));
+      const match = matchCheckpoint(ids, this.o.checkpoints);
+      if (!match) return undefined;
+      if (match.partitions !== this.o.partitions) {
+        throw new TandemError('TOPIC_MISMATCH', `checkpoint for ${this.name} was written with ${match.partitions} partitions, topic has ${this.o.partitions}; refusing to run (DESIGN: P never changes)`);
+      }
+      this.committedKey = match.replid;
+      this.lastFullResync = match.lastFullResync;
+      return { replid: match.replid, offset: match.offset, db: match.db };
+    } catch (err) {
+      if (err instanceof TandemError) throw err;
+      throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read INFO replication from ${this.name}`, err, true);
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  private async attempt(onStreaming: () => void): Promise<void> {
+    const from = await this.startingPoint();
+    const context = (): LinkContext => ({ nodeId: this.master.id, replId: this.link?.replid ?? from?.replid ?? '' });
+    const snapshot = new SnapshotSink({
+      builder: this.o.builder,
+      context,
+      publish: (events) => this.publish(events),
+      maxEventPayloadBytes: this.o.maxEventPayloadBytes,
+      log: this.o.log.child({ link: this.name }),
+      onBytes: (n) => this.o.metrics.rdbBytes.inc({ link: this.name }, n),
+      onKey: () => this.o.metrics.snapshotKeys.inc({ link: this.name }),
+      onComplete: ({ replid, offset }) => this.advance({ replid, offset, db: 0 }),
+    });
+    const link = new ReplicaLink({
+      host: this.master.host,
+      port: this.master.port,
+      username: this.o.username,
+      password: this.o.password,
+      tls: this.o.tls,
+      listeningPort: this.o.listeningPort,
+      checkpoint: from,
+      logger: this.o.log.child({ link: this.name }),
+      rdbSink: snapshot,
+      commandSink: {
+        onEvent: (ev) => this.onEvent(ev, context()),
+        onCheckpoint: (cp) => this.advance(cp),
+      },
+    });
+    this.link = link;
+    link.on('state', (s: ReplicaLinkState) => {
+      this.setState(s);
+      if (s === 'streaming') onStreaming();
+    });
+    link.on('fullresync', (info: { replid: string; offset: number; reason: string }) => {
+      this.o.metrics.fullResyncs.inc({ link: this.name, reason: info.reason });
+      this.lastFullResync = { at: Date.now(), reason: info.reason, replid: info.replid };
+      this.o.log.warn({ link: this.name, ...info }, 'FULL RESYNC: the master sends its whole dataset; snapshot events follow');
+    });
+    link.on('continue', (info: { replid: string; offset: number; replidChanged: boolean }) => {
+      this.o.metrics.partialResyncs.inc({ link: this.name });
+      this.o.log.info({ link: this.name, ...info }, 'partial resync (+CONTINUE)');
+      if (info.replidChanged) this.advance({ replid: info.replid, offset: info.offset, db: this.checkpoint?.db ?? from?.db ?? 0 });
+    });
+    try {
+      await link.run();
+    } finally {
+      if (link.checkpoint) this.checkpoint = link.checkpoint;
+      this.setState(this.stopping ? 'closed' : 'connecting');
+    }
+  }
+
+  private async onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> {
+    const events = this.o.builder.build(itemFromReplicationEvent(ev), { ...context, replId: ev.checkpoint.replid });
+    await this.publish(events, ev.checkpoint);
+  }
+
+  private async publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> {
+    const admitted = events.filter((e) => e.dedupeKey === null || this.o.oncePerCluster.admit(e.dedupeKey, this.name));
+    for (let i = 0; i < admitted.length; i++) {
+      const last = i === admitted.length - 1;
+      await this.o.publisher.append(admitted[i], last && checkpoint ? this.checkpointRecord(checkpoint) : undefined);
+    }
+    if (admitted.length === 0 && checkpoint) this.advance(checkpoint);
+    else if (checkpoint) this.track(checkpoint);
+  }
+
+  /** Moves the committed position without an event (idle stream, end of an RDB, new replid). */
+  private advance(cp: Required<ReplicationCheckpoint>): void {
+    const rec = this.checkpointRecord(cp);
+    this.o.publisher.setCheckpoint(rec.key, rec.record, rec.retire);
+    this.track(cp);
+  }
+
+  private track(cp: Required<ReplicationCheckpoint>): void {
+    this.checkpoint = cp;
+    this.committedKey = cp.replid;
+    this.o.metrics.replOffset.set({ link: this.name }, cp.offset);
+  }
+
+  private checkpointRecord(cp: Required<ReplicationCheckpoint>): { key: string; record: CheckpointRecord; retire?: string } {
+    return {
+      key: cp.replid,
+      retire: this.committedKey !== undefined && this.committedKey !== cp.replid ? this.committedKey : undefined,
+      record: {
+        replid: cp.replid,
+        offset: cp.offset,
+        db: cp.db,
+        nodeId: this.master.id,
+        address: `${this.master.host}:${this.master.port}`,
+        partitions: this.o.partitions,
+        dc: this.o.dc,
+        updatedAt: Date.now(),
+        lastFullResync: this.lastFullResync,
+      },
+    };
+  }
+
+  private setState(state: ReplicaLinkState): void {
+    this.state = state;
+    for (const s of LINK_STATES) this.o.metrics.linkState.set({ link: this.name, state: s }, s === state ? 1 : 0);
+    this.o.metrics.linkUp.set({ link: this.name }, state === 'streaming' ? 1 : 0);
+  }
+}

@@ -1,0 +1,33 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ReplicaLinkState } from './replication/types';
+
+/** The source's metrics; docs/metrics.md is the catalogue. `link` is `<host>:<port>` of the shard's first master. */
+export const LINK_STATES: ReplicaLinkState[] = ['idle', 'connecting', 'handshaking', 'syncing-rdb', 'streaming', 'closed'];
+
+export function sourceMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    linkState: new Gauge({ name: 'tandem_source_link_state', help: '1 for the state each replica link is in, 0 for the others', labelNames: ['link', 'state'], registers }),
+    linkUp: new Gauge({ name: 'tandem_source_link_up', help: '1 while the replica link streams from its master', labelNames: ['link'], registers }),
+    replOffset: new Gauge({ name: 'tandem_source_repl_offset', help: 'replication offset consumed by the link (bytes of the master stream)', labelNames: ['link'], registers }),
+    fullResyncs: new Counter({ name: 'tandem_source_full_resyncs_total', help: 'full resyncs (RDB transfers) per link and reason', labelNames: ['link', 'reason'], registers }),
+    partialResyncs: new Counter({ name: 'tandem_source_partial_resyncs_total', help: 'partial resyncs (+CONTINUE) per link', labelNames: ['link'], registers }),
+    linkFailures: new Counter({ name: 'tandem_source_link_failures_total', help: 'replica link failures that were retried', labelNames: ['link'], registers }),
+    rdbBytes: new Counter({ name: 'tandem_source_rdb_bytes_total', help: 'RDB bytes received and parsed', labelNames: ['link'], registers }),
+    snapshotKeys: new Counter({ name: 'tandem_source_snapshot_keys_total', help: 'keys read from RDB snapshots', labelNames: ['link'], registers }),
+    eventsPublished: new Counter({ name: 'tandem_source_events_published_total', help: 'events committed to the changes topic, per kind', labelNames: ['kind'], registers }),
+    commits: new Counter({ name: 'tandem_source_kafka_commits_total', help: 'Kafka transactions committed', registers }),
+    commitFailures: new Counter({ name: 'tandem_source_kafka_commit_failures_total', help: 'Kafka transactions that failed and were retried', registers }),
+    commitSeconds: new Histogram({
+      name: 'tandem_source_kafka_commit_seconds',
+      help: 'time to send and commit one Kafka transaction',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    bufferedBytes: new Gauge({ name: 'tandem_source_buffered_bytes', help: 'encoded events waiting for the next commit', registers }),
+    commandsDropped: new Counter({ name: 'tandem_source_commands_not_published_total', help: 'stream commands deliberately not published, per reason (policy table)', labelNames: ['reason'], registers }),
+    anomalies: new Counter({ name: 'tandem_source_anomalies_total', help: 'events published with a warning: cross-slot-transaction, reserved-key-write, unknown-command, keyless-command', labelNames: ['code'], registers }),
+  };
+}
+
+export type SourceMetrics = ReturnType<typeof sourceMetrics>;

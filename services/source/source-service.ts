@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import type * as tls from 'node:tls';
+import Redis, { type RedisOptions } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { resolveSecret } from '../shared/config';
+import { TandemError, errorMessage } from '../shared/errors';
+import { createKafka } from '../shared/kafka-client';
+import type { Logger } from '../shared/logger';
+import { changesPartitions } from '../shared/topics';
+import { CommandTable } from './commands/command-table';
+import { EventBuilder } from './commands/event-builder';
+import { OncePerClusterFilter } from './commands/once-per-cluster';
+import type { SourceConfig } from './config';
+import { loadCheckpoints } from './kafka/checkpoints';
+import { ChangePublisher } from './kafka/publisher';
+import { LinkRunner } from './link-runner';
+import { sourceMetrics, type SourceMetrics } from './metrics';
+import { readTopology } from './topology/cluster-topology';
+
+/**
+ * The source connector of one DC: one replica link per master of the local
+ * cluster, one transactional publisher into `tandem.<dc>.changes`.
+ *
+ * Start order matters: the producer connects first, which fences any older
+ * source with the same transactional id and aborts its open transaction; only
+ * then are the checkpoints read, so they are final.
+ */
+export class SourceService {
+  private publisher: ChangePublisher | undefined;
+  private runners: LinkRunner[] = [];
+  private runs: Promise<void>[] = [];
+  readonly metrics: SourceMetrics;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly config: SourceConfig,
+    private readonly log: Logger,
+    registry: Registry,
+    private readonly listeningPort: number,
+  ) {
+    this.metrics = sourceMetrics(registry);
+  }
+
+  get ready(): boolean {
+    return this.runners.length > 0 && this.runners.every((r) => r.streaming);
+  }
+
+  get linkStates(): Record<string, string> {
+    return Object.fromEntries(this.runners.map((r) => [r.name, r.state]));
+  }
+
+  /** Resolves once every link runs; `done` settles when the service ends (rejects on a fatal error). */
+  async start(): Promise<{ done: Promise<void> }> {
+    const { config, log } = this;
+    const kafka = createKafka(config.kafka, `source-${config.dc}`, log.child({ module: 'kafka' }));
+    const admin = kafka.admin();
+    await admin.connect().catch((err: unknown) => {
+      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${config.kafka.brokers.join(',')}`, err);
+    });
+    let partitions: number;
+    try {
+      partitions = await changesPartitions(admin, config.dc);
+    } finally {
+      await admin.disconnect();
+    }
+
+    const m = this.metrics;
+    this.publisher = new ChangePublisher({
+      kafka,
+      dc: config.dc,
+      partitions,
+      transactionalId: `tandem-source-${config.dc}`,
+      log: log.child({ module: 'publisher' }),
+      commitIntervalMs: config.source.commitIntervalMs,
+      maxBufferedBytes: config.source.maxBufferedBytes,
+      onCommit: ({ ms, eventsByKind }) => {
+        m.commits.inc();
+        m.commitSeconds.observe(ms / 1000);
+        for (const [kind, n] of Object.entries(eventsByKind)) m.eventsPublished.inc({ kind }, n);
+        m.bufferedBytes.set(this.publisher?.bufferedBytes ?? 0);
+      },
+      onCommitError: () => m.commitFailures.inc(),
+    });
+    await this.publisher.start();
+    const checkpoints = await loadCheckpoints(kafka, config.dc);
+    const stale = [...checkpoints.values()].find((c) => c.partitions !== partitions);
+    if (stale) {
+      throw new TandemError(
+        'TOPIC_MISMATCH',
+        `tandem.${config.dc}.changes has ${partitions} partitions but checkpoint ${stale.replid} was written with ${stale.partitions}; ` +
+          'someone changed the partition count, which splits slot histories. Restore the old count or re-seed the DC.',
+      );
+    }
+    log.info({ partitions, checkpoints: checkpoints.size }, 'publisher ready; checkpoints loaded');
+
+    const seeds = config.redis.nodes.map((n) => {
+      const i = n.lastIndexOf(':');
+      return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+    });
+    const password = config.redis.password ? resolveSecret(config.redis.password, 'redis.password') : undefined;
+    const tlsOptions: tls.ConnectionOptions | undefined = config.redis.tls
+      ? {
+          ca: config.redis.tls.ca ? readFileSync(config.redis.tls.ca) : undefined,
+          cert: config.redis.tls.cert ? readFileSync(config.redis.tls.cert) : undefined,
+          key: config.redis.tls.key ? resolveSecret(config.redis.tls.key, 'redis.tls.key') : undefined,
+          rejectUnauthorized: config.redis.tls.rejectUnauthorized,
+        }
+      : undefined;
+    const redisOptions: RedisOptions = { username: config.redis.username, password, tls: tlsOptions };
+    const shards = await readTopology(seeds, redisOptions);
+    if (shards.length === 0) throw new TandemError('REDIS_UNAVAILABLE', `the cluster at ${config.redis.nodes.join(',')} has no master serving slots`);
+    const commands = await readCommandTable(shards[0].master, redisOptions);
+
+    const builder = new EventBuilder({
+      localDc: config.dc,
+      commands,
+      publish: config.source.publish,
+      onWarning: (w) => {
+        m.anomalies.inc({ code: w.code });
+        log.warn({ code: w.code, command: w.command }, w.message);
+      },
+    });
+    const oncePerCluster = new OncePerClusterFilter();
+    this.runners = shards.map(
+      (shard) =>
+        new LinkRunner({
+          dc: config.dc,
+          shard,
+          seeds,
+          redisOptions,
+          username: config.redis.username,
+          password,
+          tls: tlsOptions,
+          listeningPort: this.listeningPort,
+          partitions,
+          checkpoints,
+          builder,
+          oncePerCluster,
+          publisher: this.publisher!,
+          metrics: m,
+          log: log.child({ module: 'link' }),
+          maxEventPayloadBytes: config.source.maxEventPayloadBytes,
+          maxFailures: config.source.maxLinkFailures,
+        }),
+    );
+    log.info({ links: this.runners.map((r) => r.name) }, `starting ${this.runners.length} replica links`);
+    this.runs = this.runners.map((r) =>
+      r.run().catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+        log.error({ link: r.name, err: errorMessage(err) }, 'replica link stopped for good');
+        throw err;
+      }),
+    );
+    const publisherWatch = new Promise<void>((_, reject) => {
+      const t = setInterval(() => {
+        m.bufferedBytes.set(this.publisher?.bufferedBytes ?? 0);
+        const f = this.publisher?.failure;
+        if (f && f.code !== 'INTERNAL') {
+          clearInterval(t);
+          reject(f);
+        }
+      }, 500);
+      t.unref();
+    });
+    const done = Promise.race([Promise.all(this.runs).then(() => undefined), publisherWatch]);
+    return { done };
+  }
+
+  /** Graceful stop: links stop reading, buffered events are committed, then Kafka closes. */
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((r) => r.stop()));
+    await Promise.allSettled(this.runs);
+    await this.publisher?.stop();
+  }
+}
+
+async function readCommandTable(master: { host: string; port: number }, options: RedisOptions): Promise<CommandTable> {
+  const r = new Redis({ ...options, host: master.host, port: master.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  r.on('error', () => undefined); // surfaced by the command below
+  try {
+    await r.connect();
+    return CommandTable.fromCommandReply(await r.call('COMMAND'));
+  } catch (err) {
+    throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read the COMMAND table from ${master.host}:${master.port}`, err, true);
+  } finally {
+    r.disconnect();
+  }
+}

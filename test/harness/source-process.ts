@@ -1,0 +1,126 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { decodeChangeEvent, type ChangeEvent } from '../../services/shared/change-event';
+import { ensureTopics } from '../../services/shared/topics';
+import { topicsOf } from '../../services/shared/kafka-client';
+import { readTopicToEnd } from '../../services/shared/topic-reader';
+import { testEndpoints } from './endpoints';
+
+/**
+ * Runs `tandem source` as a real child process (the built CLI), so tests can
+ * SIGKILL it like a crash would. Its stdout/stderr go to a log file kept for
+ * the test's failure message.
+ */
+export const CLI = join(__dirname, '../../dist/services/cli/index.js');
+
+export function kafka(): Kafka {
+  return new Kafka({ clientId: 'tandem-test', brokers: testEndpoints().kafkaBrokers, logLevel: logLevel.NOTHING });
+}
+
+export async function createDcTopics(dc: string, partitions = 16): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, { dc, partitions, retentionMs: -1, replicationFactor: 1 });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface SourceProcess {
+  dc: string;
+  httpPort: number;
+  logFile: string;
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+  metrics(): Promise<string>;
+  metric(name: string, labels?: Record<string, string>): Promise<number[]>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  log(): string;
+}
+
+let nextPort = 29500;
+
+export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extraYaml?: string; waitReady?: boolean }): Promise<SourceProcess> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+  const e = testEndpoints();
+  const seeds = opts.cluster === 'b' ? e.redisB : e.redisA;
+  const dir = mkdtempSync(join(tmpdir(), `tandem-source-${opts.dc}-`));
+  const httpPort = nextPort++;
+  const config = join(dir, 'source.yaml');
+  writeFileSync(
+    config,
+    [
+      `dc: ${opts.dc}`,
+      'kafka:',
+      `  brokers: [${e.kafkaBrokers.join(', ')}]`,
+      'redis:',
+      `  nodes: [${seeds.map((s) => `${s.host}:${s.port}`).join(', ')}]`,
+      'http:',
+      '  host: 127.0.0.1',
+      `  port: ${httpPort}`,
+      'log:',
+      '  level: info',
+      opts.extraYaml ?? '',
+    ].join('\n'),
+  );
+  const logFile = join(dir, 'source.log');
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const proc = spawn(process.execPath, [CLI, 'source', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout?.pipe(out);
+  proc.stderr?.pipe(out);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const base = `http://127.0.0.1:${httpPort}`;
+  const sp: SourceProcess = {
+    dc: opts.dc,
+    httpPort,
+    logFile,
+    proc,
+    exited,
+    metrics: async () => (await fetch(`${base}/metrics`)).text(),
+    metric: async (name, labels = {}) => {
+      const text = await sp.metrics();
+      return text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+        .filter((l) => Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
+        .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+    },
+    kill: async (signal = 'SIGKILL') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
+    },
+    log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+  };
+  if (opts.waitReady !== false) await waitReady(sp);
+  return sp;
+}
+
+export async function waitReady(sp: SourceProcess, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (sp.proc.exitCode !== null) throw new Error(`source exited with ${sp.proc.exitCode}:\n${sp.log().slice(-3000)}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${sp.httpPort}/readyz`);
+      if (r.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`source not ready within ${timeoutMs} ms:\n${sp.log().slice(-3000)}`);
+}
+
+/** Every committed event of a DC's changes topic, decoded, with its partition and offset. */
+export async function readEvents(dc: string): Promise<(ChangeEvent & { partition: number; offset: string })[]> {
+  const events: (ChangeEvent & { partition: number; offset: string })[] = [];
+  await readTopicToEnd(kafka(), { topic: topicsOf(dc).changes, timeoutMs: 120_000 }, (m, partition) => {
+    if (m.value) events.push({ ...decodeChangeEvent(m.value), partition, offset: m.offset });
+  });
+  return events;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
