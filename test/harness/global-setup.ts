@@ -10,7 +10,12 @@ import { packageRoot } from '../../services/shared/paths';
  *    and in its own state folder so that it never meets a running demo.
  * Workers inherit process.env, so setting it here reaches every test file.
  */
-export const TEST_STATE_DIR = join(packageRoot(), '.tandem', 'test-stack');
+/**
+ * TANDEM_TEST_PORT_OFFSET shifts every port of the test stack (and names its
+ * own state folder), so that two test runs on one machine never share a stack.
+ */
+const PORT_OFFSET = Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
+export const TEST_STATE_DIR = join(packageRoot(), '.tandem', PORT_OFFSET ? `test-stack-${PORT_OFFSET}` : 'test-stack');
 
 export default async function globalSetup(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[test stack] ${line}\n`);
@@ -29,10 +34,10 @@ export default async function globalSetup(): Promise<void> {
   await stackDown(TEST_STATE_DIR, log);
   const settings = defaultStackSettings({
     stateDir: TEST_STATE_DIR,
-    kafkaPort: 29092,
-    kafkaControllerPort: 29093,
-    redisABasePort: 26000,
-    redisBBasePort: 26100,
+    kafkaPort: 29092 + PORT_OFFSET,
+    kafkaControllerPort: 29093 + PORT_OFFSET,
+    redisABasePort: 26000 + PORT_OFFSET,
+    redisBBasePort: 26100 + PORT_OFFSET,
   });
   const state = await stackUp(settings, log);
   process.env.TANDEM_TEST_STACK_STARTED = 'local';

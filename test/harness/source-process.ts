@@ -42,7 +42,7 @@ export interface SourceProcess {
   log(): string;
 }
 
-let nextPort = 29500;
+let nextPort = 29500 + Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
 
 export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extraYaml?: string; waitReady?: boolean }): Promise<SourceProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
