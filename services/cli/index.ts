@@ -8,6 +8,7 @@ import { registerStackCommand } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommand } from './commands/topics';
 import { registerSourceCommand } from '../source/main';
+import { registerRdbCommand } from '../source/rdb/inspect-command';
 
 /**
  * The `tandem` command. Exit codes: 0 ok, 1 failure (or differences found),
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerStackCommand(program);
   registerTopicsCommand(program);
   registerSourceCommand(program);
+  registerRdbCommand(program);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { inspectRdb } from './inspect';
 
 /**
@@ -11,7 +11,11 @@ export function registerRdbCommand(program: Command): Command {
     .command('inspect')
     .description('Print every key of an RDB file as one JSON line (RESTORE payload and decoded value); a summary goes to stderr')
     .argument('<file>', 'path to the RDB file')
-    .option('--max-key-bytes <n>', 'print payload and value only for keys up to this many bytes', (v) => Number.parseInt(v, 10), 512 * 1024 * 1024)
+    .option('--max-key-bytes <n>', 'print payload and value only for keys up to this many bytes', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a byte count, got "${v}"`);
+      return n;
+    }, 512 * 1024 * 1024)
     .option('--no-values', 'do not decode values (payloads only)')
     .action(async (file: string, opts: { maxKeyBytes: number; values: boolean }) => {
       await inspectRdb(file, process.stdout, process.stderr, { maxKeyBytes: opts.maxKeyBytes, noValues: !opts.values });
