@@ -28,6 +28,10 @@ export function pinoLogCreator(log: Logger): logCreator {
   };
 }
 
+// Tandem always names the partition of each record, so kafkajs' partitioner
+// (and its warning about the v2 default) never applies.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
 export function kafkaConfig(s: KafkaSettings, clientId: string, log?: Logger): KafkaConfig {
   const cfg: KafkaConfig = {
     clientId: `${s.clientId}-${clientId}`,

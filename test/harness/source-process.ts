@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { readTopology } from '../../services/source/topology/cluster-topology';
 import { decodeChangeEvent, type ChangeEvent } from '../../services/shared/change-event';
 import { ensureTopics } from '../../services/shared/topics';
 import { topicsOf } from '../../services/shared/kafka-client';
@@ -124,3 +126,35 @@ export async function readEvents(dc: string): Promise<(ChangeEvent & { partition
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the source's link offsets equal every master's master_repl_offset
+ * at one moment (the master pings its replicas, so compare repeatedly), and
+ * its buffer is committed.
+ */
+export async function waitCaughtUp(sp: SourceProcess, cluster: 'a' | 'b', timeoutMs = 60_000): Promise<void> {
+  const e = testEndpoints();
+  const shards = await readTopology(cluster === 'a' ? e.redisA : e.redisB);
+  const deadline = Date.now() + timeoutMs;
+  await waitReady(sp, timeoutMs);
+  const pending = new Set(shards.map((s) => `${s.master.host}:${s.master.port}`));
+  while (pending.size > 0 && Date.now() < deadline) {
+    for (const name of [...pending]) {
+      const [host, port] = name.split(':');
+      const r = new Redis({ host, port: Number(port), lazyConnect: true });
+      try {
+        await r.connect();
+        const offset = Number(/master_repl_offset:(\d+)/.exec(await r.info('replication'))?.[1]);
+        const links = await sp.metric('tandem_source_repl_offset');
+        if (links.includes(offset)) pending.delete(name);
+      } finally {
+        r.disconnect();
+      }
+    }
+    if (pending.size > 0) await sleep(250);
+  }
+  if (pending.size > 0) throw new Error(`source never caught up with ${[...pending].join(', ')}:\n${sp.log().slice(-3000)}`);
+  const [buffered] = await sp.metric('tandem_source_buffered_bytes');
+  // One more commit interval so that the last events are committed, not only buffered.
+  await sleep(buffered ? 1000 : 500);
+}
