@@ -8,6 +8,7 @@ import { registerStackCommand } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommand } from './commands/topics';
 import { registerSourceCommand } from '../source/main';
+import { registerSinkCommand } from '../sink/main';
 import { registerRdbCommand } from '../source/rdb/inspect-command';
 
 /**
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerStackCommand(program);
   registerTopicsCommand(program);
   registerSourceCommand(program);
+  registerSinkCommand(program);
   registerRdbCommand(program);
   return program;
 }

@@ -1,0 +1,156 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { TandemError, errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import { SLOT_COUNT } from '../../shared/slot';
+
+/**
+ * Routes slots to the target cluster's masters, with one connection per
+ * master. We route ourselves instead of using ioredis' Cluster because the
+ * sink must know exactly what happened to each MULTI/EXEC: ioredis' automatic
+ * resend of unfulfilled commands after a reconnect could run an EXEC twice.
+ * Connections here never resend (`autoResendUnfulfilledCommands: false`): a
+ * command in flight when a connection drops fails, and the writer re-reads the
+ * slot's marker before it tries again.
+ *
+ * The slot map comes from CLUSTER SLOTS of any reachable known node; `refresh`
+ * is called after MOVED, connection loss and CLUSTERDOWN.
+ */
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
+export const nodeKey = (n: NodeAddress) => `${n.host}:${n.port}`;
+
+export class ClusterRouter {
+  private slots: (string | undefined)[] = new Array<string | undefined>(SLOT_COUNT);
+  private readonly clients = new Map<string, Redis>();
+  private refreshing: Promise<void> | undefined;
+  private known: NodeAddress[];
+
+  constructor(
+    seeds: NodeAddress[],
+    private readonly options: RedisOptions,
+    private readonly log: Logger,
+  ) {
+    this.known = [...seeds];
+  }
+
+  /** Reads the slot map; throws REDIS_UNAVAILABLE (retriable) when no known node answers. */
+  refresh(): Promise<void> {
+    // Coalesce: many runs hit MOVED at once after a failover.
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const failures: string[] = [];
+    const candidates = [...new Map([...this.clients.keys(), ...this.known.map(nodeKey)].map((k) => [k, k])).keys()];
+    for (const key of candidates) {
+      try {
+        const reply = (await this.client(key).call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+        const next = new Array<string | undefined>(SLOT_COUNT);
+        const masters: NodeAddress[] = [];
+        for (const [start, end, master] of reply) {
+          const addr = { host: String(master[0]), port: Number(master[1]) };
+          masters.push(addr);
+          for (let s = start; s <= end; s++) next[s] = nodeKey(addr);
+        }
+        if (masters.length === 0) throw new Error('CLUSTER SLOTS is empty');
+        this.slots = next;
+        const live = new Set(masters.map(nodeKey));
+        this.known = [...masters, ...this.known.filter((k) => !live.has(nodeKey(k)))].slice(0, 64);
+        // Connections to nodes that are no longer masters are closed; they are reopened if needed.
+        for (const [k, c] of this.clients) {
+          if (!live.has(k)) {
+            c.disconnect();
+            this.clients.delete(k);
+          }
+        }
+        return;
+      } catch (err) {
+        failures.push(`${key}: ${errorMessage(err)}`);
+      }
+    }
+    throw new TandemError('REDIS_UNAVAILABLE', `cannot read the target cluster's slots from any node (${failures.join('; ')})`, { retriable: true });
+  }
+
+  /** The master of a slot, refreshing the map when it is unknown. */
+  async master(slot: number): Promise<{ key: string; client: Redis }> {
+    let key = this.slots[slot];
+    if (key === undefined) {
+      await this.refresh();
+      key = this.slots[slot];
+      if (key === undefined) throw new TandemError('REDIS_UNAVAILABLE', `no master serves slot ${slot} (CLUSTERDOWN?)`, { retriable: true });
+    }
+    return { key, client: this.client(key) };
+  }
+
+  /** Every master with one of the slots it serves (for keyless commands applied on each master). */
+  async masters(): Promise<{ key: string; client: Redis; slot: number }[]> {
+    if (this.slots.every((k) => k === undefined)) await this.refresh();
+    const firstSlot = new Map<string, number>();
+    this.slots.forEach((k, slot) => {
+      if (k !== undefined && !firstSlot.has(k)) firstSlot.set(k, slot);
+    });
+    return [...firstSlot].map(([key, slot]) => ({ key, slot, client: this.client(key) }));
+  }
+
+  /** A connection to `host:port` (an ASK target, or a master). */
+  client(key: string): Redis {
+    let c = this.clients.get(key);
+    if (c === undefined) {
+      const i = key.lastIndexOf(':');
+      c = new Redis({
+        ...this.options,
+        host: key.slice(0, i),
+        port: Number(key.slice(i + 1)),
+        autoResendUnfulfilledCommands: false,
+        maxRetriesPerRequest: 2,
+        enableReadyCheck: true,
+        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+        connectTimeout: 3000,
+        lazyConnect: false,
+      });
+      // Errors surface on the commands themselves (the writer retries them); log at debug to see reconnects.
+      c.on('error', (err: Error) => this.log.debug({ node: key, err: err.message }, 'target connection error'));
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  /** A dedicated connection for WATCH-based work; the caller closes it. */
+  dedicated(key: string): Redis {
+    const i = key.lastIndexOf(':');
+    const c = new Redis({
+      ...this.options,
+      host: key.slice(0, i),
+      port: Number(key.slice(i + 1)),
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      connectTimeout: 3000,
+    });
+    c.on('error', (err: Error) => this.log.debug({ node: key, err: err.message }, 'dedicated target connection error'));
+    return c;
+  }
+
+  /** True when at least one master answers PING (for /readyz). */
+  async ping(): Promise<boolean> {
+    try {
+      const ms = await this.masters();
+      if (ms.length === 0) return false;
+      await ms[0].client.ping();
+      return true;
+    } catch {
+      return false; // readiness probe: "not reachable" is the answer, not an error
+    }
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.disconnect();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,71 @@
+import { TandemError } from '../../shared/errors';
+import { parseMarkerValue, type MarkerValue } from '../../shared/marker';
+
+/**
+ * The last Kafka partition:offset applied per (slot, origin), as stored in the
+ * target's marker key (DESIGN §4 "Exactly-once apply"). Read lazily with GET the
+ * first time a slot is met, then kept up to date by the sink's own applies.
+ *
+ * It is cleared whenever the partition assignment changes (another sink may
+ * have applied meanwhile) and an entry is dropped whenever an apply fails
+ * ambiguously (a lost connection may or may not have run the EXEC), so the
+ * next attempt re-reads the truth from Redis.
+ */
+export type MarkerReader = (slot: number, origin: string) => Promise<Buffer | string | null>;
+
+export class MarkerCache {
+  private readonly values = new Map<string, MarkerValue | null>();
+
+  constructor(private readonly read: MarkerReader) {}
+
+  async get(slot: number, origin: string): Promise<MarkerValue | null> {
+    const id = `${slot}/${origin}`;
+    if (this.values.has(id)) return this.values.get(id) ?? null;
+    const raw = await this.read(slot, origin);
+    let value: MarkerValue | null = null;
+    if (raw !== null) {
+      const parsed = parseMarkerValue(raw);
+      // Never read a malformed marker as "no marker": that would re-apply history.
+      if (parsed === undefined) {
+        throw new TandemError('TARGET_REJECTED', `marker of slot ${slot}, origin ${origin} holds ${JSON.stringify(String(raw).slice(0, 80))}, not <partition>:<offset>; fix or delete it by hand after checking the data`);
+      }
+      value = parsed;
+    }
+    this.values.set(id, value);
+    return value;
+  }
+
+  set(slot: number, origin: string, value: MarkerValue): void {
+    this.values.set(`${slot}/${origin}`, value);
+  }
+
+  invalidate(slot: number, origin: string): void {
+    this.values.delete(`${slot}/${origin}`);
+  }
+
+  clear(): void {
+    this.values.clear();
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+}
+
+/**
+ * True when the record at (partition, offset) is at or below the marker, i.e.
+ * was applied already. A marker of another partition means the topic's
+ * partition count changed (which moves slots) or someone else wrote the key:
+ * guessing either way could lose or double writes, so it stops the sink.
+ */
+export function isApplied(marker: MarkerValue | null, partition: number, offset: bigint, where: string): boolean {
+  if (marker === null) return false;
+  if (marker.partition !== partition) {
+    throw new TandemError(
+      'TOPIC_MISMATCH',
+      `${where}: marker says partition ${marker.partition} but the event is in partition ${partition}; ` +
+        'the changes topic\'s partition count changed, which splits slot histories. Restore it or re-seed this DC.',
+    );
+  }
+  return offset <= marker.offset;
+}

@@ -1,0 +1,160 @@
+import type Redis from 'ioredis';
+import { TandemError, errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import { formatMarkerValue, markerKey } from '../../shared/marker';
+import type { ApplyItem, ItemOutcome } from './apply-item';
+import type { ClusterRouter } from './cluster-router';
+import { isApplied, type MarkerCache } from './marker-cache';
+import { classifyApplyError, isReplyError, transientReason } from './reply-errors';
+import type { SlotRun } from './slot-batcher';
+
+/**
+ * Applies slot runs to the target cluster (DESIGN §3-4):
+ *
+ *   MULTI
+ *   SET __tandem:{<slottag>}:o:<origin> <partition>:<last offset of the run>
+ *   <every command of every event of the run>
+ *   EXEC
+ *
+ * Before sending, events at or below the slot's marker are skipped, so a run
+ * re-read after a crash (applied, not yet committed) is never applied twice.
+ * Runs of different slots on one master share its connection: ioredis writes
+ * them back to back without waiting, i.e. they are pipelined.
+ *
+ * Failures (see reply-errors.ts): transient ones are retried under a bound
+ * after dropping the cached marker (a lost connection may or may not have run
+ * the EXEC; the marker in Redis says which); an EXECABORT caused by an event
+ * re-applies the run one event at a time, so only the bad event is rejected.
+ */
+export interface WriterOptions {
+  router: ClusterRouter;
+  markers: MarkerCache;
+  retries: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  log: Logger;
+  onRetry?: (reason: string) => void;
+  /** Stops retrying early when the sink shuts down. */
+  stopping?: () => boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Writer {
+  constructor(private readonly o: WriterOptions) {}
+
+  /** Reads a marker, following ASK (the key may already sit on the importing node). */
+  async readMarker(slot: number, origin: string): Promise<Buffer | null> {
+    const key = markerKey(slot, origin);
+    const { client } = await this.o.router.master(slot);
+    try {
+      return await client.getBuffer(key);
+    } catch (err) {
+      if (!isReplyError(err) || transientReason(err.message) !== 'ASK') throw err;
+      const target = this.o.router.client(err.message.split(' ')[2]);
+      const replies = (await target.pipeline().asking().getBuffer(key).exec()) ?? [];
+      for (const [replyErr] of replies) if (replyErr) throw replyErr;
+      return (replies[1]?.[1] as Buffer | null | undefined) ?? null;
+    }
+  }
+
+  /** Applies the runs of one slot lane in order. */
+  async applyLane(runs: SlotRun[]): Promise<ItemOutcome[]> {
+    const out: ItemOutcome[] = [];
+    for (const run of runs) out.push(...(await this.applyRun(run)));
+    return out;
+  }
+
+  async applyRun(run: SlotRun): Promise<ItemOutcome[]> {
+    const where = `slot ${run.slot}, origin ${run.origin}, partition ${run.partition}`;
+    let ask: string | undefined;
+    let backoff = this.o.backoffMs;
+    for (let attempt = 0; ; attempt++) {
+      const skipped: ItemOutcome[] = [];
+      const pending: ApplyItem[] = [];
+      try {
+        const marker = await this.o.markers.get(run.slot, run.origin);
+        for (const item of run.items) {
+          if (isApplied(marker, run.partition, item.offset, where)) skipped.push({ item, status: 'skipped-applied' });
+          else pending.push(item);
+        }
+        if (pending.length === 0) return skipped;
+        const replies = await this.exec(run, pending, ask);
+        const last = pending[pending.length - 1].offset;
+        this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last });
+        return skipped.concat(mapReplies(pending, replies, where));
+      } catch (err) {
+        const c = classifyApplyError(err);
+        if (c.kind === 'fatal') throw err;
+        if (c.kind === 'queue-error') {
+          // EXECABORT: nothing ran, the cached marker is still right.
+          if (pending.length <= 1) return skipped.concat(pending.map((item) => ({ item, status: 'rejected' as const, error: c.message })));
+          this.o.log.warn({ slot: run.slot, events: pending.length, err: c.message }, 'transaction refused at queue time; applying its events one by one to isolate the bad one');
+          const out = skipped;
+          for (const item of pending) out.push(...(await this.applyRun({ ...run, items: [item] })));
+          return out;
+        }
+        if (attempt >= this.o.retries || this.o.stopping?.()) {
+          throw new TandemError('REDIS_UNAVAILABLE', `${where}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
+        }
+        this.o.onRetry?.(c.reason);
+        this.o.markers.invalidate(run.slot, run.origin);
+        ask = c.ask;
+        if (attempt === 0 || attempt % 10 === 0) this.o.log.warn({ slot: run.slot, attempt, reason: c.reason, err: c.message }, 'transient target error; retrying');
+        if (c.refresh) {
+          await this.o.router.refresh().catch((refreshErr: unknown) => {
+            // Counted as part of this attempt: the next one fails again and is bounded by `retries`.
+            this.o.log.warn({ err: errorMessage(refreshErr) }, 'cannot refresh the target slot map');
+          });
+        }
+        if (c.reason !== 'MOVED' && c.reason !== 'ASK') {
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
+        }
+      }
+    }
+  }
+
+  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined): Promise<[Error | null, unknown][]> {
+    let client: Redis;
+    if (ask !== undefined) {
+      client = this.o.router.client(ask);
+      // ASKING lets the importing node accept the next commands for the slot;
+      // inside MULTI the flag lasts until EXEC (redis/src/networking.c resetClient).
+      // Its own failure shows up as an ASK/MOVED on the transaction below.
+      client.asking().catch((err: unknown) => this.o.log.debug({ err: errorMessage(err) }, 'ASKING failed'));
+    } else {
+      client = (await this.o.router.master(run.slot)).client;
+    }
+    const last = items[items.length - 1].offset;
+    const multi = client.multi();
+    multi.call('SET', markerKey(run.slot, run.origin), formatMarkerValue(run.partition, last));
+    for (const item of items) {
+      for (const argv of item.commands) multi.callBuffer(argv[0].toString('latin1'), ...argv.slice(1));
+    }
+    const result = (await multi.exec()) as [Error | null, unknown][] | null;
+    if (result === null) throw new TandemError('REDIS_UNAVAILABLE', 'EXEC returned nil', { retriable: true });
+    return result;
+  }
+}
+
+/** Maps EXEC's replies (marker first) back to the items. */
+export function mapReplies(items: ApplyItem[], replies: [Error | null, unknown][], where: string): ItemOutcome[] {
+  if (replies[0]?.[0]) {
+    // The marker failed but the commands ran: exactly-once is broken for this run. Never seen; stop loudly.
+    throw new TandemError('TARGET_REJECTED', `${where}: the marker SET failed inside EXEC: ${replies[0][0].message}`);
+  }
+  const out: ItemOutcome[] = [];
+  let i = 1;
+  for (const item of items) {
+    const errors: string[] = [];
+    for (let c = 0; c < item.commands.length; c++, i++) {
+      const err = replies[i]?.[0];
+      if (err) errors.push(`${item.commands.length > 1 ? `command ${c + 1} ` : ''}${item.commands[c][0].toString('latin1').toUpperCase()}: ${err.message}`);
+    }
+    if (errors.length === 0) out.push({ item, status: 'applied' });
+    else if (item.tolerateBusyKey && errors.every((e) => e.includes('BUSYKEY'))) out.push({ item, status: 'skipped-exists' });
+    else out.push({ item, status: 'rejected', error: errors.join('; ') });
+  }
+  return out;
+}

@@ -1,0 +1,234 @@
+import { decodeChangeEvent, EVENT_FLAGS, readEventHeaders, type ChangeEvent } from '../shared/change-event';
+import { errorMessage } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../source/snapshot-sink';
+import type { ApplyItem, ItemOutcome, SourceRecord } from './apply/apply-item';
+import type { ControlApplier } from './apply/control-applier';
+import type { RestoreAssembler } from './apply/restore-assembler';
+import { planLanes } from './apply/slot-batcher';
+import type { Writer } from './apply/writer';
+import type { SinkSection } from './config';
+import { filterEvent, filterHeaders, topicDcOf, type FilterContext } from './filter';
+import type { PartitionBatch } from './kafka/consumer';
+import type { DlqEntry, DlqProducer } from './kafka/dlq';
+import type { SinkMetrics } from './metrics';
+
+/**
+ * One partition batch, from records to the offset to commit:
+ *
+ * 1. filter on headers (origin, kind) without decoding; decode the rest
+ *    (a record that does not decode goes to the DLQ);
+ * 2. refuse reserved-key writes (log, metric, DLQ); apply snapshot policy and
+ *    reassemble big keys; keyed events collect into slot runs;
+ * 3. a keyless (control) event is a barrier: the runs before it are applied
+ *    first, then it, so its order against keyed writes of the partition holds;
+ * 4. DLQ records are produced, then the offset is returned for commit: past
+ *    the batch, or up to the first chunk of a big key still being assembled.
+ */
+export interface BatchProcessorOptions {
+  localDc: string;
+  sink: SinkSection;
+  writer: Writer;
+  control: ControlApplier;
+  dlq: Pick<DlqProducer, 'send'>;
+  assemblers: Map<string, RestoreAssembler>;
+  metrics: SinkMetrics;
+  log: Logger;
+}
+
+export class BatchProcessor {
+  constructor(private readonly o: BatchProcessorOptions) {}
+
+  async process(b: PartitionBatch): Promise<bigint> {
+    const { o } = this;
+    const topicDc = topicDcOf(b.topic);
+    if (topicDc === undefined) throw new Error(`not a changes topic: ${b.topic}`);
+    const ctx: FilterContext = { localDc: o.localDc, topicDc };
+    const assembler = o.assemblers.get(b.topic);
+    const dlq: DlqEntry[] = [];
+    let segment: ApplyItem[] = [];
+    o.metrics.eventsIn.inc({ topic: b.topic }, b.messages.length);
+
+    for (const m of b.messages) {
+      const record: SourceRecord = { topic: b.topic, partition: b.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
+      let event: ChangeEvent;
+      try {
+        const d = filterHeaders(readEventHeaders(m.headers), ctx);
+        if (d.action === 'drop') {
+          o.metrics.dropped.inc({ reason: d.reason });
+          continue;
+        }
+        if (m.value === null) throw new Error('record has no value');
+        event = decodeChangeEvent(m.value);
+      } catch (err) {
+        o.metrics.dlq.inc({ reason: 'decode' });
+        dlq.push({ record, reason: 'decode', error: errorMessage(err), origin: headerText(m.headers?.origin) });
+        continue;
+      }
+      const d = filterEvent(event, ctx);
+      if (d.action === 'drop') {
+        o.metrics.dropped.inc({ reason: d.reason });
+        continue;
+      }
+      const item: ApplyItem = { record, offset: BigInt(m.offset), event, commands: event.commands };
+      if (event.flags.includes(EVENT_FLAGS.reservedKey)) {
+        // A client wrote a __tandem: key: never applied as data (DESIGN §3), kept in the DLQ so nothing is lost.
+        o.metrics.dropped.inc({ reason: 'reserved-key' });
+        this.toDlq(dlq, item, 'reserved-key', 'write of a reserved __tandem: key from a client; the sink never applies it');
+        continue;
+      }
+      if (event.kind === 'control') {
+        await this.flush(segment, dlq);
+        segment = [];
+        await this.applyControl(item, dlq);
+        await b.heartbeat();
+        continue;
+      }
+      if (event.slot < 0) {
+        this.toDlq(dlq, item, 'invalid-event', `${event.kind} event without a slot`);
+        continue;
+      }
+      if (event.kind === 'snapshot') {
+        const ready = this.snapshot(item, assembler, dlq);
+        if (ready !== undefined) segment.push(ready);
+        continue;
+      }
+      segment.push(item); // command, transaction
+    }
+    await this.flush(segment, dlq);
+    await o.dlq.send(dlq);
+    o.metrics.restoreBytesHeld.set([...o.assemblers.values()].reduce((n, a) => n + a.heldBytes, 0));
+    const next = b.lastOffset + 1n;
+    o.metrics.lag.set({ topic: b.topic, partition: String(b.partition) }, Number(b.highWatermark > next ? b.highWatermark - next : 0n));
+    const hold = assembler?.holdBack(b.partition);
+    return hold !== undefined && hold < next ? hold : next;
+  }
+
+  private async flush(items: ApplyItem[], dlq: DlqEntry[]): Promise<void> {
+    if (items.length === 0) return;
+    const lanes = planLanes(items, { maxCommands: this.o.sink.maxCommandsPerTransaction, maxBytes: this.o.sink.maxTransactionBytes });
+    this.o.metrics.transactions.inc(lanes.reduce((n, l) => n + l.length, 0));
+    const outcomes = (await Promise.all(lanes.map((lane) => this.o.writer.applyLane(lane)))).flat();
+    this.account(outcomes, dlq);
+  }
+
+  private account(outcomes: ItemOutcome[], dlq: DlqEntry[]): void {
+    const { metrics, log } = this.o;
+    const now = Date.now();
+    for (const out of outcomes) {
+      const e = out.item.event;
+      switch (out.status) {
+        case 'applied':
+          metrics.eventsApplied.inc({ origin: e.origin, kind: e.kind });
+          metrics.applyLatency.observe(Math.max(0, now - e.capturedAt) / 1000);
+          break;
+        case 'skipped-applied':
+          metrics.dropped.inc({ reason: 'already-applied' });
+          break;
+        case 'skipped-exists':
+          metrics.dropped.inc({ reason: 'snapshot-exists' });
+          log.debug({ key: e.commands[0]?.[1]?.toString('latin1').slice(0, 200) }, 'snapshot key exists; if-absent leaves it');
+          break;
+        case 'rejected':
+          this.toDlq(dlq, out.item, 'rejected', out.error);
+          break;
+      }
+    }
+  }
+
+  /** Applies snapshot policy and big-key reassembly; returns the item to apply, if any. */
+  private snapshot(item: ApplyItem, assembler: RestoreAssembler | undefined, dlq: DlqEntry[]): ApplyItem | undefined {
+    const { sink, metrics, log } = this.o;
+    const e = item.event;
+    if (sink.snapshotPolicy === 'skip') {
+      metrics.dropped.inc({ reason: 'snapshot-skip' });
+      return undefined;
+    }
+    if (e.flags.includes(FLAG_PAYLOAD_CHUNK)) {
+      const [key, bytes] = e.commands[0] ?? [];
+      if (key === undefined || bytes === undefined || assembler === undefined) {
+        this.toDlq(dlq, item, 'invalid-event', 'payload-chunk event without [key, bytes]');
+        return undefined;
+      }
+      if (assembler.addChunk(item.record.partition, item.offset, key, bytes)) {
+        log.warn({ key: key.toString('latin1').slice(0, 200), maxRestoreBytes: assembler.maxBytes }, 'big key exceeds sink.maxRestoreBytes; it will go to the DLQ');
+      }
+      return undefined;
+    }
+    let argv = e.commands[0];
+    if (e.flags.includes(FLAG_PAYLOAD_LAST)) {
+      if (assembler === undefined || argv === undefined || argv.length < 4) {
+        this.toDlq(dlq, item, 'invalid-event', 'payload-last event without a RESTORE command');
+        return undefined;
+      }
+      const c = assembler.complete(item.record.partition, argv);
+      if (c.status === 'missing-chunks') {
+        this.toDlq(dlq, item, 'restore-missing-chunks', 'payload-last RESTORE without its payload-chunk events');
+        return undefined;
+      }
+      if (c.status === 'overflow') {
+        this.toDlq(dlq, item, 'restore-too-large', `assembled RESTORE payload of ${c.bytes} bytes exceeds sink.maxRestoreBytes (${assembler.maxBytes})`, {
+          'tandem-chunk-offsets': `${c.firstOffset}-${c.lastOffset}`,
+        });
+        return undefined;
+      }
+      argv = c.argv;
+    }
+    const isRestore = argv !== undefined && argv[0].toString('latin1').toLowerCase() === 'restore';
+    if (sink.snapshotPolicy === 'if-absent' && isRestore) {
+      // Without REPLACE, RESTORE answers BUSYKEY for an existing key: counted, not an error.
+      const stripped = argv.filter((a, i) => i < 4 || a.toString('latin1').toLowerCase() !== 'replace');
+      return { ...item, commands: [stripped], tolerateBusyKey: true };
+    }
+    return argv === e.commands[0] ? item : { ...item, commands: [argv] };
+  }
+
+  private async applyControl(item: ApplyItem, dlq: DlqEntry[]): Promise<void> {
+    const { sink, metrics, log, control } = this.o;
+    const e = item.event;
+    const argv = e.commands[0];
+    const name = argv?.[0]?.toString('latin1').toLowerCase() ?? '';
+    const full = ['function', 'script'].includes(name) && argv.length > 1 ? `${name} ${argv[1].toString('latin1').toLowerCase()}` : name;
+    if (argv === undefined || e.commands.length !== 1) {
+      this.toDlq(dlq, item, 'invalid-event', 'control event must carry exactly one command');
+      return;
+    }
+    const onEveryMaster = async () => {
+      const errors = await control.onEveryMaster(argv, e.origin);
+      if (errors.length > 0) {
+        this.toDlq(dlq, item, 'rejected', errors.join('; '));
+      } else {
+        metrics.controlApplied.inc({ command: full });
+        metrics.eventsApplied.inc({ origin: e.origin, kind: e.kind });
+        log.info({ command: full, origin: e.origin }, 'keyless command applied on every target master');
+      }
+    };
+    if (e.flags.includes(EVENT_FLAGS.oncePerCluster)) return onEveryMaster();
+    if (e.flags.includes(EVENT_FLAGS.auditOnly)) {
+      if (sink.applyFlush) return onEveryMaster();
+      metrics.dropped.inc({ reason: 'audit-only' });
+      log.warn({ command: full, origin: e.origin, topic: item.record.topic, offset: item.record.offset }, 'audit-only command not applied (sink.applyFlush is off)');
+      return;
+    }
+    if (e.flags.includes(EVENT_FLAGS.publish)) {
+      if (!sink.applyPublish) {
+        metrics.dropped.inc({ reason: 'publish' });
+        return;
+      }
+      await control.publish(argv, e.slot);
+      metrics.eventsApplied.inc({ origin: e.origin, kind: e.kind });
+      return;
+    }
+    this.toDlq(dlq, item, 'control-unknown', `keyless command ${full} has no sink rule (flags: ${e.flags.join(',') || 'none'})`);
+  }
+
+  private toDlq(dlq: DlqEntry[], item: ApplyItem, reason: DlqEntry['reason'], error: string, extraHeaders?: Record<string, string>): void {
+    this.o.metrics.dlq.inc({ reason });
+    dlq.push({ record: item.record, reason, error, origin: item.event.origin, extraHeaders });
+  }
+}
+
+function headerText(v: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? undefined : one.toString();
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { baseConfigSchema, dcName } from '../shared/config-schema';
+
+/**
+ * The sink's configuration: the shared fields (dc, kafka, redis, http, log)
+ * plus the `sink` section. `redis` is the TARGET cluster (this DC's cluster).
+ * docs/sink.md and docs/configuration.md mirror this file.
+ */
+export const sinkSectionSchema = z
+  .object({
+    peers: z
+      .array(dcName)
+      .min(1)
+      .describe('the other DCs; the sink consumes tandem.<peer>.changes of each and applies events whose origin is that peer'),
+    snapshotPolicy: z
+      .enum(['apply', 'skip', 'if-absent'])
+      .default('apply')
+      .describe('snapshot (RESTORE) events: apply (REPLACE), skip, or if-absent (never overwrite an existing key)'),
+    applyFlush: z
+      .boolean()
+      .default(false)
+      .describe('apply audit-only control events (FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH) on every target master; off: logged and counted'),
+    applyPublish: z.boolean().default(false).describe('apply PUBLISH/SPUBLISH control events; off: dropped and counted'),
+    maxRestoreBytes: z
+      .number().int().min(1024 * 1024).default(512 * 1024 * 1024)
+      .describe('largest RESTORE payload reassembled from payload-chunk events; a bigger key goes to the DLQ'),
+    maxCommandsPerTransaction: z
+      .number().int().min(1).max(100_000).default(1000)
+      .describe('commands of one slot run per MULTI/EXEC; a longer run is split into several, each with its marker'),
+    maxTransactionBytes: z
+      .number().int().min(64 * 1024).default(16 * 1024 * 1024)
+      .describe('argument bytes per MULTI/EXEC (a single larger event still goes alone)'),
+    partitionsConsumedConcurrently: z
+      .number().int().min(1).max(1024).default(16)
+      .describe('Kafka partitions applied in parallel (each partition stays in order)'),
+    applyRetries: z
+      .number().int().min(0).max(1000).default(60)
+      .describe('retries of a MULTI/EXEC on transient target errors (MOVED refresh, LOADING, TRYAGAIN, CLUSTERDOWN, READONLY, connection loss) before the sink stops'),
+    retryBackoffMs: z
+      .number().int().min(1).default(100)
+      .describe('first backoff between apply retries; doubles up to retryMaxBackoffMs'),
+    retryMaxBackoffMs: z.number().int().min(1).default(2000).describe('longest backoff between apply retries'),
+    sessionTimeoutMs: z.number().int().min(6000).default(30_000).describe('Kafka consumer group session timeout'),
+    groupId: z
+      .string().min(1).optional()
+      .describe('consumer group id; default tandem-sink-<dc>. Change it only to replay from scratch into another cluster'),
+  })
+  .strict();
+
+export const sinkConfigSchema = baseConfigSchema
+  .extend({ sink: sinkSectionSchema })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    cfg.sink.peers.forEach((peer, i) => {
+      if (peer === cfg.dc) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sink', 'peers', i], message: `a sink never consumes its own DC (${peer}): its events are local writes` });
+      }
+      if (cfg.sink.peers.indexOf(peer) !== i) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sink', 'peers', i], message: `peer ${peer} is listed twice` });
+      }
+    });
+    if (cfg.sink.retryMaxBackoffMs < cfg.sink.retryBackoffMs) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sink', 'retryMaxBackoffMs'], message: 'must be >= sink.retryBackoffMs' });
+    }
+  });
+
+export type SinkConfig = z.infer<typeof sinkConfigSchema>;
+export type SinkSection = SinkConfig['sink'];
+export type SnapshotPolicy = SinkSection['snapshotPolicy'];

@@ -1,0 +1,120 @@
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { TandemError, errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+
+/**
+ * The sink's consumer group (`tandem-sink-<dc>`) over the peers' changes
+ * topics. Offsets are committed by hand, only after the batch's apply was
+ * acknowledged by Redis (and its DLQ records by Kafka): autoCommit is off, so
+ * kafkajs never commits on its own, not even at a rebalance.
+ *
+ * Each partition is processed in order (kafkajs hands one batch of a partition
+ * at a time); up to `partitionsConsumedConcurrently` partitions run in parallel.
+ */
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  messages: KafkaMessage[];
+  /** offset of the last record of the batch (it may be a transaction marker kafkajs filtered out) */
+  lastOffset: bigint;
+  highWatermark: bigint;
+  heartbeat(): Promise<void>;
+}
+
+/** Returns the offset to commit (the next one to read after a restart), or undefined to commit nothing. */
+export type BatchHandler = (batch: PartitionBatch) => Promise<bigint | undefined>;
+
+export interface SinkConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  partitionsConsumedConcurrently: number;
+  sessionTimeoutMs: number;
+  log: Logger;
+  handler: BatchHandler;
+  onAssignment: (assignment: Record<string, number[]>) => void;
+  onCommit: (topic: string, partition: number, offset: bigint) => void;
+  onFatal: (err: Error) => void;
+}
+
+export class SinkConsumer {
+  private consumer: Consumer | undefined;
+  private assignment: Record<string, number[]> = {};
+  private joined = false;
+
+  constructor(private readonly o: SinkConsumerOptions) {}
+
+  get ready(): boolean {
+    return this.joined && Object.values(this.assignment).some((p) => p.length > 0);
+  }
+
+  get assigned(): Record<string, number[]> {
+    return this.assignment;
+  }
+
+  async start(): Promise<void> {
+    const { o } = this;
+    const consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      // Only committed source transactions: aborted events must never be applied.
+      readUncommitted: false,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(o.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      this.joined = true;
+      this.assignment = e.payload.memberAssignment;
+      o.onAssignment(this.assignment);
+      o.log.info({ assignment: this.assignment, group: e.payload.groupId }, 'joined the consumer group');
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.joined = false;
+      o.log.info('consumer group rebalancing');
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      const err = e.payload.error;
+      if (!e.payload.restart) o.onFatal(err instanceof Error ? err : new Error(String(err)));
+      else o.log.warn({ err: errorMessage(err) }, 'consumer crashed; kafkajs restarts it from the committed offsets');
+    });
+    try {
+      await consumer.connect();
+      // A new group starts at the beginning: the seed direction of a bootstrap needs the whole history.
+      await consumer.subscribe({ topics: o.topics, fromBeginning: true });
+    } catch (err) {
+      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, err, true);
+    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        const commit = await o.handler({
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: batch.messages,
+          lastOffset: BigInt(batch.lastOffset()),
+          highWatermark: BigInt(batch.highWatermark),
+          heartbeat,
+        });
+        if (commit !== undefined) {
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: commit.toString() }]);
+          o.onCommit(batch.topic, batch.partition, commit);
+        }
+        // Throwing above leaves the batch unresolved: kafkajs does not move past it.
+      },
+    });
+  }
+
+  /** Stops fetching, waits for the batch in flight (applied and committed), leaves the group. */
+  async stop(): Promise<void> {
+    const c = this.consumer;
+    if (!c) return;
+    this.consumer = undefined;
+    await c.stop();
+    await c.disconnect();
+  }
+}

@@ -1,0 +1,32 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The sink's metrics (docs/sink.md lists them). */
+export function sinkMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    eventsIn: new Counter({ name: 'tandem_sink_events_received_total', help: 'records read from the peers\' changes topics', labelNames: ['topic'], registers }),
+    eventsApplied: new Counter({ name: 'tandem_sink_events_applied_total', help: 'events applied to the target (rate = events/s), per origin and kind', labelNames: ['origin', 'kind'], registers }),
+    dropped: new Counter({
+      name: 'tandem_sink_events_dropped_total',
+      help: 'records deliberately not applied, per reason: marker, own-origin, other-origin, already-applied, snapshot-skip, snapshot-exists, audit-only, publish, reserved-key',
+      labelNames: ['reason'],
+      registers,
+    }),
+    dlq: new Counter({ name: 'tandem_sink_dlq_total', help: 'records written to the DLQ, per reason', labelNames: ['reason'], registers }),
+    applyLatency: new Histogram({
+      name: 'tandem_sink_apply_latency_seconds',
+      help: 'from the event\'s capturedAt (source) to the EXEC reply on the target',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    transactions: new Counter({ name: 'tandem_sink_transactions_total', help: 'MULTI/EXEC blocks sent (one per slot run)', registers }),
+    applyRetries: new Counter({ name: 'tandem_sink_apply_retries_total', help: 'MULTI/EXEC retried after a transient target error, per reason (MOVED, ASK, LOADING, connection…)', labelNames: ['reason'], registers }),
+    lag: new Gauge({ name: 'tandem_sink_consumer_lag', help: 'high watermark minus the next offset to process, per partition', labelNames: ['topic', 'partition'], registers }),
+    committedOffset: new Gauge({ name: 'tandem_sink_committed_offset', help: 'last offset committed (next to read), per partition', labelNames: ['topic', 'partition'], registers }),
+    assignedPartitions: new Gauge({ name: 'tandem_sink_assigned_partitions', help: 'partitions this sink owns, per topic', labelNames: ['topic'], registers }),
+    restoreBytesHeld: new Gauge({ name: 'tandem_sink_restore_bytes_held', help: 'bytes of big-key chunks held while reassembling', registers }),
+    controlApplied: new Counter({ name: 'tandem_sink_control_applied_total', help: 'keyless commands applied on a target master, per command', labelNames: ['command'], registers }),
+  };
+}
+
+export type SinkMetrics = ReturnType<typeof sinkMetrics>;

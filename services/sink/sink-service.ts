@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import type { RedisOptions } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { resolveSecret } from '../shared/config';
+import { TandemError, errorMessage } from '../shared/errors';
+import { createKafka, topicsOf } from '../shared/kafka-client';
+import type { Logger } from '../shared/logger';
+import { changesPartitions } from '../shared/topics';
+import { loadCheckpoints } from '../source/kafka/checkpoints';
+import { ClusterRouter } from './apply/cluster-router';
+import { ControlApplier } from './apply/control-applier';
+import { MarkerCache } from './apply/marker-cache';
+import { RestoreAssembler } from './apply/restore-assembler';
+import { Writer } from './apply/writer';
+import { BatchProcessor } from './batch-processor';
+import type { SinkConfig } from './config';
+import { SinkConsumer } from './kafka/consumer';
+import { DlqProducer } from './kafka/dlq';
+import { sinkMetrics, type SinkMetrics } from './metrics';
+
+/**
+ * The sink of one DC: one consumer group over every peer's changes topic,
+ * applying to the local (target) cluster. Start-up checks every topic first,
+ * so that a misconfiguration stops it with one clear message.
+ */
+export class SinkService {
+  readonly metrics: SinkMetrics;
+  private router: ClusterRouter | undefined;
+  private consumer: SinkConsumer | undefined;
+  private dlq: DlqProducer | undefined;
+  private targetOk = false;
+  private probe: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private failed: ((err: Error) => void) | undefined;
+
+  constructor(
+    private readonly config: SinkConfig,
+    private readonly log: Logger,
+    registry: Registry,
+  ) {
+    this.metrics = sinkMetrics(registry);
+  }
+
+  get ready(): boolean {
+    return !this.stopping && (this.consumer?.ready ?? false) && this.targetOk;
+  }
+
+  get readiness(): Record<string, unknown> {
+    return { joined: this.consumer?.ready ?? false, assignment: this.consumer?.assigned ?? {}, targetReachable: this.targetOk };
+  }
+
+  /** Resolves once consuming; `done` rejects on a fatal error and resolves after stop(). */
+  async start(): Promise<{ done: Promise<void> }> {
+    const { config, log } = this;
+    const s = config.sink;
+    const kafka = createKafka(config.kafka, `sink-${config.dc}`, log.child({ module: 'kafka' }));
+    await this.checkTopics(kafka);
+
+    this.router = new ClusterRouter(config.redis.nodes.map(parseHostPort), redisOptions(config), log.child({ module: 'router' }));
+    await this.router.refresh().catch((err: unknown) => {
+      throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot reach the target cluster at ${config.redis.nodes.join(',')}`, err);
+    });
+    this.targetOk = true;
+
+    const m = this.metrics;
+    // The cache reads through the writer (which follows ASK), and the writer updates the cache.
+    const holder: { writer?: Writer } = {};
+    const markers = new MarkerCache((slot, origin) => holder.writer!.readMarker(slot, origin));
+    const writer = new Writer({
+      router: this.router,
+      markers,
+      retries: s.applyRetries,
+      backoffMs: s.retryBackoffMs,
+      maxBackoffMs: s.retryMaxBackoffMs,
+      log: log.child({ module: 'writer' }),
+      onRetry: (reason) => m.applyRetries.inc({ reason }),
+      stopping: () => this.stopping,
+    });
+    holder.writer = writer;
+    this.dlq = new DlqProducer(kafka, config.dc, log.child({ module: 'dlq' }));
+    await this.dlq.start();
+    const assemblers = new Map(s.peers.map((p) => [topicsOf(p).changes, new RestoreAssembler(s.maxRestoreBytes)]));
+    const processor = new BatchProcessor({
+      localDc: config.dc,
+      sink: s,
+      writer,
+      control: new ControlApplier({ router: this.router, retries: s.applyRetries, backoffMs: s.retryBackoffMs, log: log.child({ module: 'control' }) }),
+      dlq: this.dlq,
+      assemblers,
+      metrics: m,
+      log: log.child({ module: 'apply' }),
+    });
+
+    const done = new Promise<void>((resolve, reject) => {
+      this.failed = (err) => {
+        if (this.stopping) return;
+        reject(err);
+      };
+      this.resolveDone = resolve;
+    });
+    this.consumer = new SinkConsumer({
+      kafka,
+      groupId: s.groupId ?? `tandem-sink-${config.dc}`,
+      topics: s.peers.map((p) => topicsOf(p).changes),
+      partitionsConsumedConcurrently: s.partitionsConsumedConcurrently,
+      sessionTimeoutMs: s.sessionTimeoutMs,
+      log: log.child({ module: 'consumer' }),
+      handler: async (batch) => {
+        try {
+          return await processor.process(batch);
+        } catch (err) {
+          // A batch that cannot be applied within the retry bounds stops the sink, uncommitted: a restart resumes from it.
+          log.error({ topic: batch.topic, partition: batch.partition, err: errorMessage(err), code: err instanceof TandemError ? err.code : undefined }, 'cannot apply batch');
+          this.failed?.(err instanceof Error ? err : new Error(String(err)));
+          throw err;
+        }
+      },
+      onAssignment: (assignment) => {
+        // Another sink may have applied these partitions meanwhile: forget every cached marker.
+        markers.clear();
+        for (const [topic, assembler] of assemblers) {
+          const owned = new Set(assignment[topic] ?? []);
+          const dropped = assembler.retainPartitions((p) => owned.has(p));
+          if (dropped > 0) log.info({ topic, dropped }, 'dropped partial big keys of revoked partitions (their new owner re-reads them)');
+        }
+        for (const topic of assemblers.keys()) m.assignedPartitions.set({ topic }, (assignment[topic] ?? []).length);
+      },
+      onCommit: (topic, partition, offset) => m.committedOffset.set({ topic, partition: String(partition) }, Number(offset)),
+      onFatal: (err) => this.failed?.(TandemError.wrap('KAFKA_UNAVAILABLE', 'the Kafka consumer stopped', err)),
+    });
+    await this.consumer.start();
+    this.probe = setInterval(() => {
+      void this.router?.ping().then((ok) => {
+        this.targetOk = ok;
+      });
+    }, 5000);
+    this.probe.unref();
+    log.info({ peers: s.peers, topics: s.peers.map((p) => topicsOf(p).changes), snapshotPolicy: s.snapshotPolicy }, 'sink started');
+    return { done };
+  }
+
+  private resolveDone: (() => void) | undefined;
+
+  /** SIGTERM: stop fetching, finish the batch in flight (applied + committed), disconnect. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.probe);
+    try {
+      await this.consumer?.stop();
+      await this.dlq?.stop();
+    } finally {
+      this.router?.close();
+      this.resolveDone?.();
+    }
+  }
+
+  /**
+   * Every peer topic must exist, and its partition count must match the one
+   * its source recorded in its checkpoints (DESIGN §2): another count moves
+   * slots between partitions and would break per-slot order and the markers.
+   */
+  private async checkTopics(kafka: ReturnType<typeof createKafka>): Promise<void> {
+    const { config } = this;
+    const admin = kafka.admin();
+    await admin.connect().catch((err: unknown) => {
+      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${config.kafka.brokers.join(',')}`, err);
+    });
+    try {
+      const topics = await admin.listTopics();
+      const dlq = topicsOf(config.dc).dlq;
+      if (!topics.includes(dlq)) {
+        throw new TandemError('TOPIC_MISMATCH', `topic ${dlq} (this sink's DLQ) does not exist; create it with \`tandem topics init --dc ${config.dc}\``);
+      }
+      for (const peer of config.sink.peers) {
+        const partitions = await changesPartitions(admin, peer);
+        const checkpoints = await loadCheckpoints(kafka, peer);
+        const stale = [...checkpoints.values()].find((c) => c.partitions !== partitions);
+        if (stale) {
+          throw new TandemError(
+            'TOPIC_MISMATCH',
+            `${topicsOf(peer).changes} has ${partitions} partitions but source(${peer}) recorded ${stale.partitions}; ` +
+              'a changed partition count splits slot histories. Restore the old count or re-seed the DC.',
+          );
+        }
+        this.log.info({ peer, partitions, checkpoints: checkpoints.size }, 'peer topic checked');
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+function parseHostPort(n: string): { host: string; port: number } {
+  const i = n.lastIndexOf(':');
+  return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+}
+
+function redisOptions(config: SinkConfig): RedisOptions {
+  const r = config.redis;
+  return {
+    username: r.username,
+    password: r.password ? resolveSecret(r.password, 'redis.password') : undefined,
+    tls: r.tls
+      ? {
+          ca: r.tls.ca ? readFileSync(r.tls.ca) : undefined,
+          cert: r.tls.cert ? readFileSync(r.tls.cert) : undefined,
+          key: r.tls.key ? resolveSecret(r.tls.key, 'redis.tls.key') : undefined,
+          rejectUnauthorized: r.tls.rejectUnauthorized,
+        }
+      : undefined,
+  };
+}
