@@ -27,7 +27,26 @@ export type TopicOutcome = { topic: string; action: 'created' | 'exists'; partit
 export const DEFAULT_PARTITIONS = 64;
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-export async function ensureTopics(admin: Admin, plan: TopicPlan): Promise<TopicOutcome[]> {
+/**
+ * Right after a broker starts, or just after a topic is created, metadata
+ * requests may answer UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE for
+ * a few seconds. Those are retriable by Kafka's own definition; ensureTopics
+ * is idempotent, so it simply runs again, for up to `retryForMs`.
+ */
+export async function ensureTopics(admin: Admin, plan: TopicPlan, retryForMs = 30_000): Promise<TopicOutcome[]> {
+  const deadline = Date.now() + retryForMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureTopicsOnce(admin, plan);
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true && !(err instanceof TandemError);
+      if (!retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+async function ensureTopicsOnce(admin: Admin, plan: TopicPlan): Promise<TopicOutcome[]> {
   const names = topicsOf(plan.dc);
   const wanted: ITopicConfig[] = [
     {

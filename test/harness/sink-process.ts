@@ -3,7 +3,10 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testEndpoints } from './endpoints';
-import { CLI, createDcTopics, type SourceProcess } from './source-process';
+import { CLI, type SourceProcess } from './source-process';
+
+// Topic creation retries transient metadata errors itself (ensureTopics).
+export { createDcTopics } from './source-process';
 
 /**
  * Runs `tandem sink` as a real child process (the built CLI), like
@@ -100,19 +103,3 @@ export async function waitSinkReady(sp: SourceProcess, timeoutMs = 60_000): Prom
   throw new Error(`sink not ready within ${timeoutMs} ms:\n${sp.log().slice(-3000)}`);
 }
 
-/**
- * createDcTopics, retried: right after the test stack starts (or while another
- * test file creates topics) the broker can answer metadata requests with
- * UNKNOWN_TOPIC_OR_PARTITION for a moment.
- */
-export async function createDcTopicsRetrying(dc: string, partitions = 16): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await createDcTopics(dc, partitions);
-      return;
-    } catch (err) {
-      if (attempt >= 15) throw err;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-}

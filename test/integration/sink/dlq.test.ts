@@ -5,7 +5,7 @@ import { keySlot } from '../../../services/shared/slot';
 import { readTopicToEnd } from '../../../services/shared/topic-reader';
 import { DLQ_HEADERS } from '../../../services/sink/kafka/dlq';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopicsRetrying, startSink, type SinkProcess } from '../../harness/sink-process';
+import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
 import { kafka, sleep, startSource, type SourceProcess } from '../../harness/source-process';
 
 /**
@@ -45,8 +45,8 @@ describe('sink: DLQ', () => {
   });
 
   test('WRONGTYPE, undecodable records and EXECABORT go to the DLQ; the partition keeps flowing', async () => {
-    await createDcTopicsRetrying(SRC, PARTITIONS);
-    await createDcTopicsRetrying(DST, PARTITIONS);
+    await createDcTopics(SRC, PARTITIONS);
+    await createDcTopics(DST, PARTITIONS);
     source = await startSource({ dc: SRC, cluster: 'a' });
     sink = await startSink({ dc: DST, cluster: 'b', peers: [SRC] });
     ca = clusterClient('a');

@@ -1,7 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { slotTag } from '../../../services/shared/slot-tags';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopicsRetrying, startSink, type SinkProcess } from '../../harness/sink-process';
+import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
 import { sleep, startSource, type SourceProcess } from '../../harness/source-process';
 
 /**
@@ -27,8 +27,8 @@ describe('sink: exactly-once apply across SIGKILLs', () => {
   });
 
   test('60k INCR/RPUSH with 4 sink SIGKILLs: counters and lists match exactly', async () => {
-    await createDcTopicsRetrying(SRC);
-    await createDcTopicsRetrying(DST);
+    await createDcTopics(SRC);
+    await createDcTopics(DST);
     source = await startSource({ dc: SRC, cluster: 'a' });
     sink = await startSink({ dc: DST, cluster: 'b', peers: [SRC] });
     ca = clusterClient('a');

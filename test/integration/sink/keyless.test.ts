@@ -1,6 +1,6 @@
 import Redis, { type Cluster } from 'ioredis';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopicsRetrying, startSink, type SinkProcess } from '../../harness/sink-process';
+import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
 import { changeEventHeaders, encodeChangeEvent, EVENT_FLAGS, type ChangeEvent } from '../../../services/shared/change-event';
 import { topicsOf } from '../../../services/shared/kafka-client';
 import { kafka, readEvents, sleep, startSource, type SourceProcess } from '../../harness/source-process';
@@ -25,8 +25,8 @@ describe('sink: keyless commands', () => {
   });
 
   test('FUNCTION LOAD on every master of a is loaded on every master of b, once, and never comes back', async () => {
-    await createDcTopicsRetrying(A);
-    await createDcTopicsRetrying(B);
+    await createDcTopics(A);
+    await createDcTopics(B);
     procs.push(await startSource({ dc: A, cluster: 'a' }), await startSource({ dc: B, cluster: 'b' }));
     procs.push(await startSink({ dc: A, cluster: 'a', peers: [B] }), await startSink({ dc: B, cluster: 'b', peers: [A] }));
     ca = clusterClient('a');
