@@ -1,4 +1,6 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { connectNode } from '../shared/redis-connect';
 import type { ChangeEvent } from '../shared/change-event';
 import { TandemError, errorMessage, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -124,10 +126,9 @@ export class LinkRunner {
   /** The position to PSYNC from: our own, else a committed checkpoint this master can continue. */
   private async startingPoint(): Promise<Required<ReplicationCheckpoint> | undefined> {
     if (this.checkpoint) return this.checkpoint;
-    const r = new Redis({ ...this.o.redisOptions, host: this.master.host, port: this.master.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-    r.on('error', () => undefined); // surfaced by the command below
+    let r: Redis | undefined;
     try {
-      await r.connect();
+      r = await connectNode(this.master.host, this.master.port, this.o.redisOptions);
       const ids = parseReplIds(await r.info('replication'));
       const match = matchCheckpoint(ids, this.o.checkpoints);
       if (!match) return undefined;
@@ -141,7 +142,7 @@ export class LinkRunner {
       if (err instanceof TandemError) throw err;
       throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read INFO replication from ${this.name}`, err, true);
     } finally {
-      r.disconnect();
+      r?.disconnect();
     }
   }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type * as tls from 'node:tls';
-import Redis, { type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { connectNode } from '../shared/redis-connect';
 import type { Registry } from 'prom-client';
 import { resolveSecret } from '../shared/config';
 import { TandemError, errorMessage } from '../shared/errors';
@@ -151,8 +152,18 @@ export class SourceService {
         throw err;
       }),
     );
+    // The builder counts what the policy table keeps out of the topic; export the growth.
+    const notPublished = { 'publish-disabled': 0, 'never-replicated': 0 };
+    const syncBuilderCounters = () => {
+      const now = { 'publish-disabled': builder.counters.publishDropped, 'never-replicated': builder.counters.neverReplicated };
+      for (const reason of Object.keys(now) as (keyof typeof now)[]) {
+        if (now[reason] > notPublished[reason]) m.commandsDropped.inc({ reason }, now[reason] - notPublished[reason]);
+        notPublished[reason] = now[reason];
+      }
+    };
     const publisherWatch = new Promise<void>((_, reject) => {
       const t = setInterval(() => {
+        syncBuilderCounters();
         m.bufferedBytes.set(this.publisher?.bufferedBytes ?? 0);
         const f = this.publisher?.failure;
         if (f && f.code !== 'INTERNAL') {
@@ -175,10 +186,8 @@ export class SourceService {
 }
 
 async function readCommandTable(master: { host: string; port: number }, options: RedisOptions): Promise<CommandTable> {
-  const r = new Redis({ ...options, host: master.host, port: master.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  r.on('error', () => undefined); // surfaced by the command below
+  const r = await connectNode(master.host, master.port, options);
   try {
-    await r.connect();
     return CommandTable.fromCommandReply(await r.call('COMMAND'));
   } catch (err) {
     throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read the COMMAND table from ${master.host}:${master.port}`, err, true);

@@ -106,6 +106,78 @@ export class Crc64 {
     return this;
   }
 
+  /**
+   * Copies src[start, end) to dst at `to` and folds the bytes into the CRC in
+   * the same pass: for the short values of small keys this is about twice as
+   * fast as Buffer#copy followed by update().
+   */
+  copyUpdate(src: Uint8Array, start: number, end: number, dst: Uint8Array, to: number): this {
+    let lo = this.lo;
+    let hi = this.hi;
+    let p = start;
+    let q = to;
+    while (end - p >= 8) {
+      const c0 = src[p];
+      const c1 = src[p + 1];
+      const c2 = src[p + 2];
+      const c3 = src[p + 3];
+      const c4 = src[p + 4];
+      const c5 = src[p + 5];
+      const c6 = src[p + 6];
+      const c7 = src[p + 7];
+      dst[q] = c0;
+      dst[q + 1] = c1;
+      dst[q + 2] = c2;
+      dst[q + 3] = c3;
+      dst[q + 4] = c4;
+      dst[q + 5] = c5;
+      dst[q + 6] = c6;
+      dst[q + 7] = c7;
+      const b0 = (lo ^ c0) & 0xff;
+      const b1 = ((lo >>> 8) ^ c1) & 0xff;
+      const b2 = ((lo >>> 16) ^ c2) & 0xff;
+      const b3 = ((lo >>> 24) ^ c3) & 0xff;
+      const b4 = (hi ^ c4) & 0xff;
+      const b5 = ((hi >>> 8) ^ c5) & 0xff;
+      const b6 = ((hi >>> 16) ^ c6) & 0xff;
+      const b7 = ((hi >>> 24) ^ c7) & 0xff;
+      lo = L7[b0] ^ L6[b1] ^ L5[b2] ^ L4[b3] ^ L3[b4] ^ L2[b5] ^ L1[b6] ^ L0[b7];
+      hi = H7[b0] ^ H6[b1] ^ H5[b2] ^ H4[b3] ^ H3[b4] ^ H2[b5] ^ H1[b6] ^ H0[b7];
+      p += 8;
+      q += 8;
+    }
+    while (p < end) {
+      const c = src[p++];
+      dst[q++] = c;
+      const idx = (lo ^ c) & 0xff;
+      lo = ((lo >>> 8) | (hi << 24)) ^ L0[idx];
+      hi = (hi >>> 8) ^ H0[idx];
+    }
+    this.lo = lo;
+    this.hi = hi;
+    return this;
+  }
+
+  /** Starts over at 0, so one instance can serve many payloads without an allocation each. */
+  reset(): this {
+    this.lo = 0;
+    this.hi = 0;
+    return this;
+  }
+
+  /** Writes the 8 little-endian digest bytes into `out` at `offset` (digest() without the allocation). */
+  writeDigest(out: Uint8Array, offset: number): void {
+    const { lo, hi } = this;
+    out[offset] = lo;
+    out[offset + 1] = lo >>> 8;
+    out[offset + 2] = lo >>> 16;
+    out[offset + 3] = lo >>> 24;
+    out[offset + 4] = hi;
+    out[offset + 5] = hi >>> 8;
+    out[offset + 6] = hi >>> 16;
+    out[offset + 7] = hi >>> 24;
+  }
+
   /** The CRC as an unsigned 64-bit BigInt. */
   value(): bigint {
     return (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0);

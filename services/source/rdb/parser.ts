@@ -1,10 +1,11 @@
 import { TandemError } from '../../shared/errors';
-import { ByteWindow, NEED_INPUT, type Walk } from './byte-window';
-import type { RdbEvent, RdbKeyHeader } from './events';
+import { ByteWindow, NEED_INPUT, type Walk, type Yielded } from './byte-window';
+import type { RdbEvent, RdbKeyEvent, RdbKeyHeader } from './events';
 import { lzfDecompress } from './lzf';
 import * as op from './opcodes';
 import { PayloadCapture } from './payload-capture';
 import { hex, rdbCorrupt, rdbUnsupported } from './rdb-errors';
+import { SmallKeyReader } from './small-key';
 import { moduleNameOf, walkModuleOpcodes } from './types/module';
 import { walkValue } from './walk-value';
 
@@ -41,6 +42,9 @@ export interface RdbParserOptions {
   verifyChecksum?: boolean;
 }
 
+/** Yielded by run() when it has filled `batch` with small keys; next() hands them out one by one. */
+const BATCH_READY: unique symbol = Symbol('rdb-batch-ready');
+
 export const DEFAULT_MAX_INLINE_PAYLOAD_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_STRING_BYTES = 64 * 1024 * 1024;
 
@@ -62,8 +66,12 @@ export const DEFAULT_MAX_STRING_BYTES = 64 * 1024 * 1024;
  */
 export class RdbParser {
   private readonly w = new ByteWindow();
-  private readonly gen: Walk;
+  private readonly gen: Generator<Yielded | typeof BATCH_READY, void, void>;
   private readonly capture: PayloadCapture;
+  private readonly smallKeys: SmallKeyReader;
+  /** Small keys read ahead from bytes already in the window, handed out before anything else. */
+  private readonly batch: RdbKeyEvent[] = [];
+  private batchPos = 0;
   private readonly maxStringBytes: number;
   private readonly verifyChecksum: boolean;
   private finished = false;
@@ -74,6 +82,7 @@ export class RdbParser {
   constructor(opts: RdbParserOptions = {}) {
     this.capture = new PayloadCapture(opts.maxInlinePayloadBytes ?? DEFAULT_MAX_INLINE_PAYLOAD_BYTES);
     this.maxStringBytes = opts.maxStringBytes ?? DEFAULT_MAX_STRING_BYTES;
+    this.smallKeys = new SmallKeyReader(opts.maxInlinePayloadBytes ?? DEFAULT_MAX_INLINE_PAYLOAD_BYTES, this.maxStringBytes);
     this.verifyChecksum = opts.verifyChecksum ?? true;
     this.gen = this.run();
   }
@@ -101,9 +110,10 @@ export class RdbParser {
 
   /** The next event, or undefined when more input is needed (or the RDB is done). */
   next(): RdbEvent | undefined {
+    if (this.batchPos < this.batch.length) return this.batch[this.batchPos++];
     if (this.failure !== undefined) throw this.failure;
     if (this.finished) return undefined;
-    let r: IteratorResult<unknown, void>;
+    let r: IteratorResult<Yielded | typeof BATCH_READY, void>;
     try {
       r = this.gen.next();
     } catch (err) {
@@ -115,7 +125,11 @@ export class RdbParser {
       return undefined;
     }
     if (r.value === NEED_INPUT) return undefined;
-    return r.value as RdbEvent;
+    if (r.value === BATCH_READY) {
+      this.batchPos = 1;
+      return this.batch[0];
+    }
+    return r.value;
   }
 
   /** Bytes pushed after the RDB's end (e.g. the replication stream that follows it). */
@@ -125,7 +139,7 @@ export class RdbParser {
     return this.w.buf.subarray(this.w.pos);
   }
 
-  private *run(): Walk {
+  private *run(): Generator<Yielded | typeof BATCH_READY, void, void> {
     const w = this.w;
     yield* w.ensure(9, 'the RDB header');
     const magic = w.buf.toString('latin1', w.pos, w.pos + 5);
@@ -145,13 +159,19 @@ export class RdbParser {
     let idle: number | undefined;
     let freq: number | undefined;
     for (;;) {
+      // Runs of small keys (the bulk of most datasets) go out in batches: one generator step each.
+      if (expireAt === -1 && idle === undefined && freq === undefined && this.smallKeys.readBatch(w, db, version, this.batch) > 0) {
+        yield BATCH_READY;
+      }
       const at = w.offset;
       if (w.avail() < 1) yield* w.ensure(1, 'an opcode or value type');
       const type = w.buf[w.pos++];
       switch (type) {
         case op.RDB_OPCODE_EXPIRETIME_MS:
-          yield* w.ensure(8, 'an expire time (ms)');
-          expireAt = Number(w.buf.readBigInt64LE(w.pos));
+          if (w.avail() < 8) yield* w.ensure(8, 'an expire time (ms)');
+          // Two 32-bit halves instead of readBigInt64LE: no BigInt per key. hi * 2^32 is
+          // exact and the sum rounds once, so the result equals Number(BigInt) for any value.
+          expireAt = w.buf.readInt32LE(w.pos + 4) * 0x100000000 + w.buf.readUInt32LE(w.pos);
           w.pos += 8;
           break;
         case op.RDB_OPCODE_EXPIRETIME:
@@ -212,6 +232,16 @@ export class RdbParser {
           if (redisType === undefined) throw rdbCorrupt(at, `expected an opcode or a value type, got ${hex(type)}`);
           if (type === op.RDB_TYPE_MODULE_PRE_GA) {
             throw rdbUnsupported(at, 'RDB_TYPE_MODULE_PRE_GA (6) values (Redis 4.0 release candidates) cannot be skipped without the module');
+          }
+          const small = this.smallKeys.tryRead(w, type, at, db, expireAt, version);
+          if (small !== undefined) {
+            if (idle !== undefined) small.idle = idle;
+            if (freq !== undefined) small.freq = freq;
+            expireAt = -1;
+            idle = undefined;
+            freq = undefined;
+            yield small;
+            break;
           }
           const key = yield* this.readString('a key name');
           const header: RdbKeyHeader = { db, key, type: redisType, rdbType: type, expireAt, offset: at };

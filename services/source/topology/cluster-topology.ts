@@ -1,4 +1,6 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import type Redis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { connectNode } from '../../shared/redis-connect';
 import { TandemError, errorMessage } from '../../shared/errors';
 
 /**
@@ -99,10 +101,9 @@ export function parseClusterNodes(text: string): Shard[] {
 export async function readTopology(seeds: { host: string; port: number }[], options: RedisOptions = {}): Promise<Shard[]> {
   const errors: string[] = [];
   for (const seed of seeds) {
-    const r = new Redis({ ...options, host: seed.host, port: seed.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
-    r.on('error', () => undefined); // the failed command below reports it
+    let r: Redis | undefined;
     try {
-      await r.connect();
+      r = await connectNode(seed.host, seed.port, options);
       try {
         return parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[]);
       } catch (err) {
@@ -110,9 +111,11 @@ export async function readTopology(seeds: { host: string; port: number }[], opti
         return parseClusterNodes(String(await r.call('CLUSTER', 'NODES')));
       }
     } catch (err) {
+      // Wrong credentials are the same on every seed: say so at once.
+      if (err instanceof TandemError && err.code === 'REPL_AUTH') throw err;
       errors.push(`${seed.host}:${seed.port}: ${errorMessage(err)}`);
     } finally {
-      r.disconnect();
+      r?.disconnect();
     }
   }
   throw new TandemError('REDIS_UNAVAILABLE', `cannot read the cluster topology from any seed node (${errors.join('; ')})`, { retriable: true });

@@ -1,0 +1,36 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { TandemError, errorMessage } from './errors';
+
+/**
+ * A single-node ioredis connection for one-off commands (topology, INFO,
+ * COMMAND), connected before it is returned. ioredis reports a refused AUTH
+ * only on its 'error' event and then fails the command with a bare
+ * "Connection is closed"; this keeps that first error and turns it into one
+ * clear, non-retriable message naming the node and the user.
+ */
+const AUTH_FAILURE = /WRONGPASS|NOAUTH|NOPERM|invalid username-password|AUTH failed|ERR AUTH/i;
+
+export async function connectNode(host: string, port: number, options: RedisOptions = {}): Promise<Redis> {
+  let firstError: unknown;
+  const r = new Redis({ ...options, host, port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
+  r.on('error', (err: unknown) => {
+    firstError ??= err; // kept for the message below
+  });
+  try {
+    await r.connect();
+    await r.ping();
+    return r;
+  } catch (err) {
+    r.disconnect();
+    const cause = firstError ?? err;
+    const text = errorMessage(cause);
+    if (AUTH_FAILURE.test(text)) {
+      throw new TandemError(
+        'REPL_AUTH',
+        `authentication to Redis ${host}:${port} as ${options.username ?? 'default'} failed: ${text} (check redis.username and redis.password)`,
+        { cause },
+      );
+    }
+    throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot connect to Redis ${host}:${port}`, cause, true);
+  }
+}
