@@ -164,7 +164,7 @@ function runTool(s: KafkaSettings, args: string[]): string {
  * topic. A broker that logs "started" may still refuse CreateTopics while the
  * controller settles, so that is the probe.
  */
-export async function waitForKafka(brokers: string, timeoutMs: number): Promise<void> {
+export async function waitForKafka(brokers: string, timeoutMs: number, gone: () => string | undefined = () => undefined): Promise<void> {
   const kafka = new Kafka({ clientId: 'tandem-stack', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
   await waitFor(`Kafka at ${brokers} to create a topic`, timeoutMs, async () => {
     const admin = kafka.admin();
@@ -180,5 +180,5 @@ export async function waitForKafka(brokers: string, timeoutMs: number): Promise<
     } finally {
       await admin.disconnect();
     }
-  }, 500);
+  }, 500, gone);
 }

@@ -11,7 +11,11 @@ import { TandemError } from '../../shared/errors';
 export interface StartedProcess {
   name: string;
   pid: number;
-  /** A substring of /proc/<pid>/cmdline that identifies our process. */
+  /**
+   * Substrings of /proc/<pid>/cmdline that identify our process, separated by
+   * `||` (any one matches): redis-server rewrites its title after start, so
+   * its marker names both forms.
+   */
   marker: string;
   logFile: string;
 }
@@ -34,7 +38,7 @@ export function startDetached(name: string, cmd: string, args: string[], logFile
 export function isOurProcess(pid: number, marker: string): boolean {
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-    if (!cmdline.includes(marker)) return false;
+    if (!marker.split('||').some((m) => cmdline.includes(m))) return false;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 3 is the state; a zombie has exited and waits only to be reaped.
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
@@ -72,10 +76,37 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 250): Promise<T> {
+/**
+ * Why a started process is gone, from the last telling lines of its logs, or
+ * undefined while it runs. Lets a wait fail at once with the real cause
+ * (e.g. "bind: Address already in use") instead of timing out.
+ */
+export function exitReason(p: StartedProcess, logFiles: string[]): string | undefined {
+  if (isOurProcess(p.pid, p.marker)) return undefined;
+  const lines = logFiles.flatMap((f) => {
+    try {
+      return readFileSync(f, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    } catch {
+      return []; // no such log yet
+    }
+  });
+  const telling = lines.filter((l) => /error|warning|failed|exception|address already in use/i.test(l));
+  const detail = (telling.length > 0 ? telling : lines).slice(-2).join(' | ');
+  return `${p.name} (pid ${p.pid}) exited${detail ? `: ${detail}` : ''}; logs: ${logFiles.join(', ')}`;
+}
+
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  intervalMs = 250,
+  gone: () => string | undefined = () => undefined,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    const reason = gone();
+    if (reason !== undefined) throw new TandemError('STACK_START_FAILED', `${what}: ${reason}`);
     try {
       const v = await probe();
       if (v !== undefined) return v;

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import Redis from 'ioredis';
 import { TandemError } from '../../shared/errors';
 import { requirePrograms } from './prereqs';
-import { startDetached, waitFor, type StartedProcess } from './processes';
+import { exitReason, startDetached, waitFor, type StartedProcess } from './processes';
 
 /**
  * A real Redis Cluster of `masters` masters with one replica each, from
@@ -62,17 +62,25 @@ export function startRedisNode(s: RedisClusterSettings, port: number): StartedPr
     '--repl-backlog-size', '64mb',
     // Start a replica's sync at once (the default waits 5 s for more replicas).
     '--repl-diskless-sync-delay', '0',
+    // DEBUG from loopback only: tests switch active expiry off to stage the expiry-echo race.
+    '--enable-debug-command', 'local',
     '--daemonize', 'no',
     '--logfile', join(dir, 'redis.log'),
     ...(s.extraArgs ?? []),
   ];
-  return startDetached(`redis-${s.name}-${port}`, 'redis-server', args, join(dir, 'stdout.log'), `127.0.0.1:${port}`);
+  // Before it renames itself to "redis-server 127.0.0.1:<port> [cluster]" its cmdline holds the arguments.
+  return startDetached(`redis-${s.name}-${port}`, 'redis-server', args, join(dir, 'stdout.log'), `127.0.0.1:${port}||--port ${port} `);
 }
 
 /** Creates the cluster (slots and replicas) and waits until every node reports cluster_state:ok. */
-export async function createCluster(s: RedisClusterSettings, timeoutMs: number): Promise<void> {
+/** `processes`, when given, lets the wait fail at once if a node died (with its log's reason). */
+export async function createCluster(s: RedisClusterSettings, timeoutMs: number, processes: StartedProcess[] = []): Promise<void> {
   const ports = clusterPorts(s);
-  await Promise.all(ports.map((port) => waitFor(`redis-server on port ${port}`, timeoutMs, () => ping(port, s))));
+  const gone = (port: number) => () => {
+    const p = processes.find((x) => x.name === `redis-${s.name}-${port}`);
+    return p ? exitReason(p, [join(s.dir, String(port), 'redis.log'), p.logFile]) : undefined;
+  };
+  await Promise.all(ports.map((port) => waitFor(`redis-server on port ${port}`, timeoutMs, () => ping(port, s), 250, gone(port))));
   const auth = authArgs(s);
   const res = spawnSync(
     'redis-cli',

@@ -4,7 +4,7 @@ import { TandemError } from '../../shared/errors';
 import { packageRoot } from '../../shared/paths';
 import { startKafka, waitForKafka, KAFKA_VERSION } from './kafka';
 import { clusterPorts, createCluster, startRedisCluster, startRedisNode, clusterState, type RedisClusterSettings } from './redis-cluster';
-import { isOurProcess, stopProcess, type StartedProcess } from './processes';
+import { exitReason, isOurProcess, stopProcess, type StartedProcess } from './processes';
 import { requirePrograms } from './prereqs';
 
 /**
@@ -136,10 +136,12 @@ export async function stackUp(settings: StackSettings, log: (line: string) => vo
       state.processes.push(...startRedisCluster(clusterSettings(settings, name), log));
       writeStackState(state);
     }
+    const kafka = state.processes[0];
+    const kafkaLogs = [join(kafkaDir, 'logs', 'server.log'), kafka.logFile];
     await Promise.all([
-      createCluster(clusterSettings(settings, 'a'), settings.timeoutMs),
-      createCluster(clusterSettings(settings, 'b'), settings.timeoutMs),
-      waitForKafka(state.endpoints.kafkaBrokers, settings.timeoutMs),
+      createCluster(clusterSettings(settings, 'a'), settings.timeoutMs, state.processes),
+      createCluster(clusterSettings(settings, 'b'), settings.timeoutMs, state.processes),
+      waitForKafka(state.endpoints.kafkaBrokers, settings.timeoutMs, () => exitReason(kafka, kafkaLogs)),
     ]);
     log(`stack ready: Kafka ${state.endpoints.kafkaBrokers}, cluster a ${state.endpoints.redisA}, cluster b ${state.endpoints.redisB}`);
     return state;

@@ -1,9 +1,10 @@
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { changeEventHeaders, encodeChangeEvent, eventPartition, type ChangeEvent } from '../../shared/change-event';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
 import { encodeCheckpoint, type CheckpointRecord } from './checkpoints';
+import { PendingBatch } from './pending-batch';
 
 /**
  * Exactly-once publishing of change events (DESIGN §2 "Checkpoints").
@@ -37,22 +38,27 @@ export interface PublisherOptions {
   onCommitError?: (err: Error) => void;
 }
 
-interface Pending {
-  messages: Message[];
-  partitionsByMessage: number[];
-  bytes: number;
-  eventsByKind: Record<string, number>;
-  checkpoints: Map<string, CheckpointRecord | null>;
-}
+/**
+ * Most events in one Kafka transaction. A burst larger than this is committed
+ * in several transactions back to back, so sinks see it progressively and
+ * checkpoints keep moving.
+ */
+export const MAX_EVENTS_PER_TRANSACTION = 10_000;
 
-const emptyPending = (): Pending => ({ messages: [], partitionsByMessage: [], bytes: 0, eventsByKind: {}, checkpoints: new Map() });
+/**
+ * Messages per producer send. kafkajs groups a send's messages by partition
+ * in time quadratic in the messages per partition (groupMessagesPerPartition
+ * copies the array per message); 60k messages over 3 partitions blocked the
+ * event loop for 10 s in bench/source-throughput. Slices keep it linear.
+ */
+const MESSAGES_PER_SEND = 1000;
 
 /** Errors after which this producer may never commit again. */
 const FATAL = /ProducerFenced|InvalidProducerEpoch|TransactionalIdAuthorizationFailed|fenced/i;
 
 export class ChangePublisher {
   private producer: Producer | undefined;
-  private pending = emptyPending();
+  private readonly pending = new PendingBatch();
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -102,16 +108,11 @@ export class ChangePublisher {
     if (this.fatal) throw this.fatal;
     const value = encodeChangeEvent(event);
     const partition = eventPartition(event, this.o.partitions);
-    this.pending.messages.push({
-      key: event.slot >= 0 ? String(event.slot) : null,
-      value,
-      partition,
-      headers: changeEventHeaders(event),
-      timestamp: String(event.capturedAt),
-    });
-    this.pending.partitionsByMessage.push(partition);
-    this.pending.bytes += value.length;
-    this.pending.eventsByKind[event.kind] = (this.pending.eventsByKind[event.kind] ?? 0) + 1;
+    this.pending.append(
+      { key: event.slot >= 0 ? String(event.slot) : null, value, partition, headers: changeEventHeaders(event), timestamp: String(event.capturedAt) },
+      event.kind,
+      value.length,
+    );
     if (checkpoint) this.setCheckpoint(checkpoint.key, checkpoint.record, checkpoint.retire);
     while (this.pending.bytes >= this.o.maxBufferedBytes && !this.fatal) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -121,13 +122,14 @@ export class ChangePublisher {
 
   /** Records a link's position without an event (idle stream, end of an RDB). `retire` tombstones an old key. */
   setCheckpoint(key: string, record: CheckpointRecord, retire?: string): void {
-    if (retire !== undefined && retire !== key) this.pending.checkpoints.set(retire, null);
-    this.pending.checkpoints.set(key, record);
+    if (retire !== undefined && retire !== key) this.pending.checkpoint(retire, null);
+    this.pending.checkpoint(key, record);
   }
 
   private schedule(): void {
     if (this.stopped || this.fatal) return;
-    const backoff = this.failures === 0 ? this.o.commitIntervalMs : Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6));
+    const backlog = this.pending.length >= MAX_EVENTS_PER_TRANSACTION;
+    const backoff = this.failures > 0 ? Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) : backlog ? 0 : this.o.commitIntervalMs;
     this.timer = setTimeout(() => {
       this.flush().finally(() => this.schedule());
     }, backoff);
@@ -143,14 +145,15 @@ export class ChangePublisher {
 
   private async commitOnce(): Promise<void> {
     if (this.fatal || !this.producer) return;
-    const batch = this.pending;
-    if (batch.messages.length === 0 && batch.checkpoints.size === 0) return;
-    this.pending = emptyPending();
+    if (this.pending.empty) return;
+    const batch = this.pending.take(MAX_EVENTS_PER_TRANSACTION);
     const started = Date.now();
     try {
       const tx = await this.producer.transaction();
       try {
-        if (batch.messages.length > 0) await tx.send({ topic: this.topic, messages: batch.messages, acks: -1 });
+        for (let i = 0; i < batch.messages.length; i += MESSAGES_PER_SEND) {
+          await tx.send({ topic: this.topic, messages: batch.messages.slice(i, i + MESSAGES_PER_SEND), acks: -1 });
+        }
         if (batch.checkpoints.size > 0) {
           const records = [...batch.checkpoints].map(([key, record]) => ({ key, value: record ? encodeCheckpoint(record) : null }));
           await tx.send({ topic: this.checkpointTopic, messages: records, acks: -1 });
@@ -161,17 +164,13 @@ export class ChangePublisher {
         throw err;
       }
       this.failures = 0;
-      this.o.onCommit?.({
-        events: batch.messages.length,
-        bytes: batch.bytes,
-        checkpoints: batch.checkpoints.size,
-        ms: Date.now() - started,
-        eventsByKind: batch.eventsByKind,
-      });
+      const eventsByKind: Record<string, number> = {};
+      for (const k of batch.kinds) eventsByKind[k] = (eventsByKind[k] ?? 0) + 1;
+      this.o.onCommit?.({ events: batch.messages.length, bytes: batch.bytes, checkpoints: batch.checkpoints.size, ms: Date.now() - started, eventsByKind });
       this.release();
     } catch (err) {
       this.failures++;
-      this.restore(batch);
+      this.pending.restore(batch);
       const message = errorMessage(err);
       const e = err instanceof Error ? err : new Error(message);
       this.o.onCommitError?.(e);
@@ -189,17 +188,6 @@ export class ChangePublisher {
     }
   }
 
-  /** Puts a failed batch back in front of what was appended since, keeping order. */
-  private restore(batch: Pending): void {
-    const later = this.pending;
-    batch.messages.push(...later.messages);
-    batch.partitionsByMessage.push(...later.partitionsByMessage);
-    batch.bytes += later.bytes;
-    for (const [k, n] of Object.entries(later.eventsByKind)) batch.eventsByKind[k] = (batch.eventsByKind[k] ?? 0) + n;
-    for (const [k, v] of later.checkpoints) batch.checkpoints.set(k, v);
-    this.pending = batch;
-  }
-
   private release(): void {
     if (this.pending.bytes >= this.o.maxBufferedBytes) return;
     for (const w of this.waiters.splice(0)) w();
@@ -215,11 +203,11 @@ export class ChangePublisher {
     this.stopped = true;
     clearTimeout(this.timer);
     const deadline = Date.now() + timeoutMs;
-    while (!this.fatal && (this.pending.messages.length > 0 || this.pending.checkpoints.size > 0 || this.flushing) && Date.now() < deadline) {
+    while (!this.fatal && (!this.pending.empty || this.flushing) && Date.now() < deadline) {
       await this.flush();
       if (this.failures > 0) await new Promise((r) => setTimeout(r, 250));
     }
-    const left = this.pending.messages.length;
+    const left = this.pending.length;
     if (left > 0) {
       this.o.log.warn({ events: left }, 'stopping with uncommitted events; the links resume from their committed checkpoints, so nothing is lost');
     }
