@@ -55,14 +55,17 @@ export const DEFAULT_MAX_STRING_BYTES = 64 * 1024 * 1024;
  *   ...; parser.end(); drain again.
  *
  * `next()` returns undefined when it needs more input (or when done). Nothing
- * is parsed until the caller asks, which is how a replication link applies
+ * is parsed until the caller asks (except a batch of small keys whose bytes
+ * were already pushed), which is how a replication link applies
  * backpressure: it stops reading the socket while it holds an event.
  *
  * Memory bound: the unconsumed input (the last pushed chunk plus at most a
  * few dozen bytes of a split header) + one key's payload up to
  * maxInlinePayloadBytes (beyond that, chunks are handed out as they arrive) +
- * one materialised string up to maxStringBytes. Independent of RDB size and
- * of the size of any single value.
+ * one materialised string up to maxStringBytes + up to MAX_BATCH_KEYS small
+ * keys read ahead from the bytes already pushed (small-key.ts; together no
+ * more than about the window itself). Independent of RDB size and of the size
+ * of any single value.
  */
 export class RdbParser {
   private readonly w = new ByteWindow();
