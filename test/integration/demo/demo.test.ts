@@ -24,11 +24,13 @@ describe('tandem demo', () => {
       env: {
         ...process.env,
         TANDEM_STATE_DIR: stateDir,
-        TANDEM_KAFKA_PORT: String(39092 + offset),
-        TANDEM_KAFKA_CONTROLLER_PORT: String(39093 + offset),
-        TANDEM_REDIS_A_PORT: String(39200 + offset),
-        TANDEM_REDIS_B_PORT: String(39300 + offset),
-        TANDEM_DEMO_PORT_BASE: String(39600 + offset),
+        // Below 32768: a listening port in Linux's ephemeral range (32768-60999)
+        // can already be taken by an outgoing connection, and bind fails.
+        TANDEM_KAFKA_PORT: String(23092 + offset),
+        TANDEM_KAFKA_CONTROLLER_PORT: String(23093 + offset),
+        TANDEM_REDIS_A_PORT: String(22000 + offset), // cluster bus on 32000+
+        TANDEM_REDIS_B_PORT: String(22100 + offset),
+        TANDEM_DEMO_PORT_BASE: String(23600 + offset),
       },
     });
     const output = `${res.stdout}\n${res.stderr}`;
