@@ -44,3 +44,26 @@ export function kafkaFromOptions(opts: KafkaOptions): KafkaSettings {
   if (!r.success) throw new InvalidArgumentError(`--brokers: ${r.error.issues.map((i) => i.message).join('; ')}`);
   return r.data;
 }
+
+/** One of a fixed set of words, e.g. `--mode full|length|exists`. */
+export function parseChoice<T extends string>(name: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}
+
+/** A finite, non-negative duration (parseDuration without `-1`). */
+export function parseFiniteDuration(name: string) {
+  return (value: string): number => {
+    if (value.trim() === '-1') throw new InvalidArgumentError(`${name} must be a finite duration such as 500ms or 2s, got "${value}"`);
+    return parseDuration(value);
+  };
+}
+
+/** A comma-separated list of DC names, e.g. `--peers a,b`. */
+export function parseDcList(value: string): string[] {
+  const dcs = value.split(',').map((d) => d.trim()).filter(Boolean);
+  if (dcs.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of DC names, got "${value}"`);
+  return dcs.map(parseDc);
+}

@@ -1,77 +1,142 @@
-import Redis, { type Cluster } from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
+import { classify, needsContent, type DiffKind, type KeyState, type VerifyMode } from './classify';
+import type { RateLimiter } from './rate-limit';
+
+export type { DiffKind, VerifyMode } from './classify';
 
 /**
- * Compares two clusters key by key, in both directions: every key found by
- * SCAN on the masters of either side is read on both. Equal means the same
- * DUMP payload, or, where DUMP bytes differ only because a hashtable-encoded
- * set or hash iterates in each server's own (randomly seeded) order, the same
- * type and the same members; and TTLs within a tolerance.
+ * Compares two clusters (or standalone servers) key by key, in both
+ * directions: every key found by SCAN on the masters of either side is read on
+ * both. In mode `full`, equal means the same DUMP payload or, where the bytes
+ * differ (a hashtable-encoded set or hash iterates in each server's own,
+ * randomly seeded order; encodings may differ between servers), the same type
+ * and the same order-free content; and TTLs within a tolerance.
  */
-export type DiffKind = 'missing-in-a' | 'missing-in-b' | 'type' | 'value' | 'ttl';
-
 export interface KeyDiff {
+  /** The key as UTF-8, or latin1 when it is not valid UTF-8 (then keyBase64 holds the bytes). */
   key: string;
+  keyBase64?: string;
   kind: DiffKind;
   detail: string;
 }
 
-export interface CompareOptions {
-  match?: string;
+export type Side = Redis | Cluster;
+
+export interface KeyCompareOptions {
+  mode?: VerifyMode;
   ttlToleranceMs?: number;
+  limiter?: RateLimiter;
+}
+
+export interface CompareOptions extends KeyCompareOptions {
+  match?: string;
   /** Keys to compare; default: SCAN both sides. */
   keys?: Buffer[];
 }
 
-export async function scanMasters(cluster: Cluster, match = '*'): Promise<Buffer[]> {
-  const keys: Buffer[] = [];
-  for (const node of cluster.nodes('master')) {
+/** The reserved prefix of the anti-loop markers, which legitimately differ per DC (DESIGN §3). */
+export const MARKER_PREFIX = Buffer.from('__tandem:');
+
+export function isMarkerKey(key: Buffer): boolean {
+  return key.length >= MARKER_PREFIX.length && key.subarray(0, MARKER_PREFIX.length).equals(MARKER_PREFIX);
+}
+
+export function mastersOf(side: Side): Redis[] {
+  return side instanceof Cluster ? side.nodes('master') : [side];
+}
+
+/** SCAN every master of a side, one batch at a time (memory stays bounded by COUNT). */
+export async function* scanKeys(side: Side, o: { match?: string; count?: number; limiter?: RateLimiter } = {}): AsyncGenerator<Buffer[]> {
+  for (const node of mastersOf(side)) {
     let cursor = '0';
     do {
-      const [next, batch] = await (node as Redis).scanBuffer(cursor, 'MATCH', match, 'COUNT', 1000);
+      await o.limiter?.take(1);
+      const [next, batch] = await node.scanBuffer(cursor, 'MATCH', o.match ?? '*', 'COUNT', o.count ?? 1000);
       cursor = next.toString();
-      keys.push(...batch);
+      if (batch.length > 0) yield batch;
     } while (cursor !== '0');
   }
+}
+
+export async function scanMasters(side: Side, match = '*'): Promise<Buffer[]> {
+  const keys: Buffer[] = [];
+  for await (const batch of scanKeys(side, { match })) keys.push(...batch);
   return keys;
 }
 
-/** Members of a set or fields of a hash, sorted: the order-free content of a hashtable type. */
-async function unorderedContent(c: Cluster, key: Buffer, type: string): Promise<string | undefined> {
-  if (type === 'set') return JSON.stringify((await c.smembersBuffer(key)).map((m) => m.toString('base64')).sort());
-  if (type === 'hash') {
-    const flat = (await c.hgetallBuffer(key)) as unknown as Record<string, Buffer>;
-    return JSON.stringify(Object.entries(flat).map(([f, v]) => [f, v.toString('base64')]).sort());
+const LENGTH_COMMAND: Record<string, string> = { string: 'strlen', list: 'llen', set: 'scard', zset: 'zcard', hash: 'hlen', stream: 'xlen' };
+
+/** TYPE and PTTL, plus DUMP (full) or the length (length); undefined when the key does not exist. */
+export async function readState(side: Side, key: Buffer, mode: VerifyMode): Promise<KeyState | undefined> {
+  const p = side.pipeline().type(key).pttl(key);
+  if (mode === 'full') p.dumpBuffer(key);
+  const replies = (await p.exec()) ?? [];
+  for (const [err] of replies) if (err) throw err;
+  const type = String(replies[0][1]);
+  if (type === 'none') return undefined;
+  const state: KeyState = { type, pttl: Number(replies[1][1]) };
+  if (mode === 'full') {
+    const dump = replies[2][1] as Buffer | null;
+    if (dump === null) return undefined; // deleted between TYPE and DUMP
+    state.dump = dump;
   }
-  if (type === 'zset') return JSON.stringify(await c.zrange(key, 0, -1, 'WITHSCORES'));
-  return undefined;
+  if (mode === 'length' && LENGTH_COMMAND[type]) {
+    state.length = Number(await side.call(LENGTH_COMMAND[type], key));
+  }
+  return state;
 }
 
-export async function compareKey(a: Cluster, b: Cluster, key: Buffer, ttlToleranceMs: number): Promise<KeyDiff | undefined> {
-  const name = key.toString('latin1');
-  const [da, db] = await Promise.all([a.dumpBuffer(key), b.dumpBuffer(key)]);
-  if (da === null && db === null) return undefined; // gone on both sides (expired or deleted meanwhile)
-  if (da === null) return { key: name, kind: 'missing-in-a', detail: 'key exists only in b' };
-  if (db === null) return { key: name, kind: 'missing-in-b', detail: 'key exists only in a' };
-  if (!da.equals(db)) {
-    const [ta, tb] = await Promise.all([a.type(key), b.type(key)]);
-    if (ta !== tb) return { key: name, kind: 'type', detail: `${ta} in a, ${tb} in b` };
-    const [ua, ub] = await Promise.all([unorderedContent(a, key, ta), unorderedContent(b, key, tb)]);
-    if (ua === undefined || ua !== ub) return { key: name, kind: 'value', detail: `${ta} values differ` };
+/** Members of a set or fields of a hash sorted, other types in their own order: the value, order-free. */
+export async function readContent(side: Side, key: Buffer, type: string): Promise<string | undefined> {
+  const b64 = (bs: Buffer[]) => bs.map((m) => m.toString('base64'));
+  switch (type) {
+    case 'string': {
+      const v = await side.getBuffer(key);
+      return v === null ? undefined : v.toString('base64');
+    }
+    case 'list':
+      return JSON.stringify(b64(await side.lrangeBuffer(key, 0, -1)));
+    case 'set':
+      return JSON.stringify(b64(await side.smembersBuffer(key)).sort());
+    case 'hash': {
+      const flat = (await side.hgetallBuffer(key)) as unknown as Record<string, Buffer>;
+      return JSON.stringify(Object.entries(flat).map(([f, v]) => [f, v.toString('base64')]).sort());
+    }
+    case 'zset':
+      return JSON.stringify(b64(await side.zrangeBuffer(key, 0, -1, 'WITHSCORES')));
+    case 'stream':
+      return JSON.stringify(await side.xrange(key, '-', '+'));
+    default:
+      return undefined; // module types: only DUMP can tell
   }
-  const [pa, pb] = await Promise.all([a.pttl(key), b.pttl(key)]);
-  if ((pa < 0 || pb < 0) ? pa !== pb : Math.abs(pa - pb) > ttlToleranceMs) {
-    return { key: name, kind: 'ttl', detail: `pttl ${pa} in a, ${pb} in b` };
-  }
-  return undefined;
 }
 
-export async function compareClusters(a: Cluster, b: Cluster, o: CompareOptions = {}): Promise<{ keys: number; diffs: KeyDiff[] }> {
+export function keyName(key: Buffer): Pick<KeyDiff, 'key' | 'keyBase64'> {
+  const utf8 = key.toString('utf8');
+  if (Buffer.from(utf8, 'utf8').equals(key)) return { key: utf8 };
+  return { key: key.toString('latin1'), keyBase64: key.toString('base64') };
+}
+
+/** One key-check: reads the key on both sides and classifies the difference, if any. */
+export async function compareKey(a: Side, b: Side, key: Buffer, o: KeyCompareOptions = {}): Promise<KeyDiff | undefined> {
+  const mode = o.mode ?? 'full';
+  await o.limiter?.take(1);
+  const [sa, sb] = await Promise.all([readState(a, key, mode), readState(b, key, mode)]);
+  if (sa && sb && needsContent(sa, sb)) {
+    [sa.content, sb.content] = await Promise.all([readContent(a, key, sa.type), readContent(b, key, sb.type)]);
+  }
+  const d = classify(sa, sb, mode, o.ttlToleranceMs ?? 2000);
+  return d && { ...keyName(key), ...d };
+}
+
+/** One pass over the given keys, or over both sides' SCAN; used by the demo. `tandem verify` adds rounds (verify.ts). */
+export async function compareClusters(a: Side, b: Side, o: CompareOptions = {}): Promise<{ keys: number; diffs: KeyDiff[] }> {
   const keys = o.keys ?? [...(await scanMasters(a, o.match)), ...(await scanMasters(b, o.match))];
   const unique = new Map<string, Buffer>();
   for (const k of keys) unique.set(k.toString('latin1'), k);
   const diffs: KeyDiff[] = [];
   for (const key of unique.values()) {
-    const d = await compareKey(a, b, key, o.ttlToleranceMs ?? 2000);
+    const d = await compareKey(a, b, key, o);
     if (d) diffs.push(d);
   }
   return { keys: unique.size, diffs };

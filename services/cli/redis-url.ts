@@ -1,0 +1,138 @@
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import { TandemError, errorMessage } from '../shared/errors';
+
+/**
+ * Redis targets given on the command line:
+ *
+ *   redis[s]://[user[:password]@]host:port[,host:port…]
+ *
+ * Several host:port pairs are cluster seeds. A single node may be a cluster
+ * member or a standalone server: `openRedisTarget` asks it (INFO cluster) and
+ * connects accordingly. `rediss://` turns TLS on. A password in the URL is
+ * accepted for convenience but never printed: `display` and `redactUrls` hide
+ * it, and every error message built here uses them.
+ */
+export interface RedisTarget {
+  tls: boolean;
+  username?: string;
+  password?: string;
+  seeds: { host: string; port: number }[];
+  /** The URL with any password replaced by `***`: the only form that is ever printed. */
+  display: string;
+}
+
+const URL_SHAPE = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
+
+export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: NodeJS.ProcessEnv } = {}): RedisTarget {
+  const m = URL_SHAPE.exec(url.trim());
+  if (!m) throw usage(`expected redis://[user[:password]@]host:port[,host:port…] or rediss://…, got "${redactUrls(url)}"`);
+  const [, scheme, auth, hosts] = m;
+  let username: string | undefined;
+  let password: string | undefined;
+  if (auth !== undefined) {
+    const colon = auth.indexOf(':');
+    const user = decode(colon < 0 ? auth : auth.slice(0, colon));
+    username = user === '' ? undefined : user;
+    if (colon >= 0) password = decode(auth.slice(colon + 1));
+  }
+  const seeds = hosts.split(',').map((hp) => {
+    const at = hp.lastIndexOf(':');
+    const host = (at < 0 ? hp : hp.slice(0, at)).replace(/^\[(.*)\]$/, '$1');
+    const portText = at < 0 ? '6379' : hp.slice(at + 1);
+    const port = Number(portText);
+    if (host === '' || !/^\d+$/.test(portText) || port < 1 || port > 65535) {
+      throw usage(`bad host:port "${hp}" in ${redactUrls(url)}`);
+    }
+    return { host, port };
+  });
+  if (o.passwordEnv !== undefined) {
+    const value = (o.env ?? process.env)[o.passwordEnv];
+    if (value === undefined) throw usage(`environment variable ${o.passwordEnv} (the password) is not set`);
+    password = value;
+  }
+  const userPart = username !== undefined || password !== undefined ? `${username ?? ''}${password !== undefined ? ':***' : ''}@` : '';
+  return { tls: scheme === 'rediss', username, password, seeds, display: `${scheme}://${userPart}${hosts}` };
+}
+
+/** Hides the password of every redis:// or rediss:// URL in a text (errors, logs). */
+export function redactUrls(text: string): string {
+  return text.replace(/(rediss?:\/\/[^:@\s/]*):[^@\s]*@/g, '$1:***@');
+}
+
+/** ioredis options for one node of the target (auth, TLS, fail fast: a CLI must not retry forever). */
+export function nodeOptions(t: RedisTarget): RedisOptions {
+  return {
+    username: t.username,
+    password: t.password,
+    tls: t.tls ? {} : undefined,
+    connectTimeout: 5000,
+    maxRetriesPerRequest: 2,
+    lazyConnect: true,
+    retryStrategy: (times) => (times > 3 ? null : 200 * times),
+  };
+}
+
+export type RedisClient = Redis | Cluster;
+
+/** A connected target: a cluster, or a standalone server. */
+export interface OpenTarget {
+  target: RedisTarget;
+  mode: 'cluster' | 'standalone';
+  client: RedisClient;
+  /** Clients of the masters (the cluster's, or the one server): what SCAN and INFO replication run on. */
+  masters(): Redis[];
+  close(): void;
+}
+
+export async function openRedisTarget(t: RedisTarget, name = 'redis'): Promise<OpenTarget> {
+  let lastError: unknown;
+  const fail = (err: unknown) =>
+    new TandemError('REDIS_UNAVAILABLE', `cannot connect to ${name} (${t.display}): ${redactUrls(errorMessage(lastError ?? err))}`, { cause: err });
+  const probe = new Redis({ ...t.seeds[0], ...nodeOptions(t), retryStrategy: () => null });
+  // Without a listener ioredis prints every connection error to stderr; keep the last one for the message.
+  probe.on('error', (err) => (lastError = err));
+  let clusterEnabled: boolean;
+  try {
+    await probe.connect();
+    clusterEnabled = /^cluster_enabled:1/m.test(await probe.info('cluster'));
+  } catch (err) {
+    probe.disconnect();
+    throw fail(err);
+  }
+  if (!clusterEnabled) {
+    if (t.seeds.length > 1) {
+      probe.disconnect();
+      throw new TandemError('USAGE', `${name} (${t.display}): ${t.seeds[0].host}:${t.seeds[0].port} is not in cluster mode, so give a single host:port`);
+    }
+    probe.on('error', (err) => (lastError = err));
+    return { target: t, mode: 'standalone', client: probe, masters: () => [probe], close: () => probe.disconnect() };
+  }
+  probe.disconnect();
+  const cluster = new Cluster(t.seeds, {
+    redisOptions: nodeOptions(t),
+    lazyConnect: true,
+    enableOfflineQueue: true,
+    clusterRetryStrategy: (times) => (times > 3 ? null : 200 * times),
+    slotsRefreshTimeout: 5000,
+  });
+  cluster.on('error', (err) => (lastError = err));
+  try {
+    await cluster.connect();
+  } catch (err) {
+    cluster.disconnect();
+    throw fail(err);
+  }
+  return { target: t, mode: 'cluster', client: cluster, masters: () => cluster.nodes('master'), close: () => cluster.disconnect() };
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // not percent-encoded: take it literally
+  }
+}
+
+function usage(message: string): TandemError {
+  return new TandemError('USAGE', message);
+}
