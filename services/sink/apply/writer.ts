@@ -27,7 +27,8 @@ import type { SlotRun } from './slot-batcher';
  * re-applies the run one event at a time, so only the bad event is rejected.
  */
 export interface WriterOptions {
-  router: ClusterRouter;
+  /** What the writer needs of a router; `tandem replay` passes a single-node one. */
+  router: Pick<ClusterRouter, 'master' | 'client' | 'refresh'>;
   markers: MarkerCache;
   retries: number;
   backoffMs: number;

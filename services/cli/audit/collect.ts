@@ -1,0 +1,123 @@
+import type { KafkaMessage } from 'kafkajs';
+import { decodeChangeEvent, type ChangeEvent } from '../../shared/change-event';
+import { errorMessage } from '../../shared/errors';
+import { decodePayload } from '../../source/rdb/decode';
+import { redisTypeOf } from '../../source/rdb/opcodes';
+import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../../source/snapshot-sink';
+import type { KeyExtractor } from './command-keys';
+import { argJson, readableValue, type ArgJson } from './render';
+
+/**
+ * Picks, from the records of the key's partition, the events that touched
+ * the key, in offset order:
+ *
+ * - only events of the key's slot are decoded further (a partition holds many slots);
+ * - markers are skipped: they write the `__tandem:` marker key, never K;
+ * - of a command or transaction, the commands whose keys include K are kept
+ *   (the others of the transaction are counted in `otherCommands`);
+ * - a snapshot RESTORE of K is shown with its payload decoded; a big key's
+ *   `payload-chunk` events are gathered and shown as the one RESTORE they form.
+ */
+export interface AuditEntry {
+  time: string;
+  capturedAt: number;
+  origin: string;
+  source: string;
+  kind: ChangeEvent['kind'];
+  partition: number;
+  offset: string;
+  slot: number;
+  db: number;
+  flags: string[];
+  commands: ArgJson[][];
+  /** commands of the same transaction that touched other keys of the slot */
+  otherCommands?: number;
+  /** RESTORE payload decoded: its Redis type and value */
+  decoded?: { type: string; value: unknown } | { error: string };
+  /** a big key's RESTORE assembled from this many payload-chunk events */
+  chunks?: number;
+}
+
+export interface AuditStats {
+  records: number;
+  undecodable: number;
+  lastDecodeError?: string;
+}
+
+export class AuditCollector {
+  readonly stats: AuditStats = { records: 0, undecodable: 0 };
+  private chunks: Buffer[] = [];
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly slot: number,
+    private readonly keysOf: KeyExtractor,
+    private readonly maxBytes: number,
+  ) {}
+
+  add(partition: number, m: KafkaMessage): AuditEntry | undefined {
+    this.stats.records++;
+    if (m.value === null) return undefined;
+    let e: ChangeEvent;
+    try {
+      e = decodeChangeEvent(m.value);
+    } catch (err) {
+      // Counted and reported in the summary; the sink sent such records to its DLQ.
+      this.stats.undecodable++;
+      this.stats.lastDecodeError = `offset ${m.offset}: ${errorMessage(err)}`;
+      return undefined;
+    }
+    if (e.slot !== this.slot || e.kind === 'marker') return undefined;
+    if (e.kind === 'snapshot') return this.snapshot(e, partition, m.offset);
+    const touching = e.commands.filter((argv) => this.keysOf(argv).some((k) => k.equals(this.key)));
+    if (touching.length === 0) return undefined;
+    const entry = this.entry(e, partition, m.offset, touching);
+    if (touching.length < e.commands.length) entry.otherCommands = e.commands.length - touching.length;
+    return entry;
+  }
+
+  private snapshot(e: ChangeEvent, partition: number, offset: string): AuditEntry | undefined {
+    const argv = e.commands[0];
+    if (argv === undefined) return undefined;
+    if (e.flags.includes(FLAG_PAYLOAD_CHUNK)) {
+      if (argv[0]?.equals(this.key) && argv[1] !== undefined) this.chunks.push(Buffer.from(argv[1]));
+      return undefined;
+    }
+    const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
+    if (!(isRestore ? argv[1]?.equals(this.key) : e.commands.some((c) => this.keysOf(c).some((k) => k.equals(this.key))))) return undefined;
+    if (!isRestore) return this.entry(e, partition, offset, e.commands); // rewrite mode: plain commands
+    let full = argv;
+    let chunks: number | undefined;
+    if (e.flags.includes(FLAG_PAYLOAD_LAST)) {
+      full = argv.slice();
+      full[3] = Buffer.concat(this.chunks);
+      chunks = this.chunks.length;
+      this.chunks = [];
+    }
+    const entry = this.entry(e, partition, offset, [full]);
+    if (chunks !== undefined) entry.chunks = chunks;
+    try {
+      const d = decodePayload(full[3]);
+      entry.decoded = { type: redisTypeOf(d.rdbType) ?? `rdb-type-${d.rdbType}`, value: readableValue(d.value, this.maxBytes) };
+    } catch (err) {
+      entry.decoded = { error: errorMessage(err) };
+    }
+    return entry;
+  }
+
+  private entry(e: ChangeEvent, partition: number, offset: string, commands: Buffer[][]): AuditEntry {
+    return {
+      time: new Date(e.capturedAt).toISOString(),
+      capturedAt: e.capturedAt,
+      origin: e.origin,
+      source: e.source,
+      kind: e.kind,
+      partition,
+      offset,
+      slot: e.slot,
+      db: e.db,
+      flags: e.flags,
+      commands: commands.map((argv) => argv.map((a) => argJson(a, this.maxBytes))),
+    };
+  }
+}

@@ -1,0 +1,29 @@
+import Redis from 'ioredis';
+import { TandemError, errorMessage } from '../../shared/errors';
+import { CommandTable } from '../../source/commands/command-table';
+import { parseRedisUrl } from '../replay/outputs';
+
+/** Reads `COMMAND` from one Redis node (for exact key extraction in audit and replay). */
+export async function readCommandTable(url: string): Promise<CommandTable> {
+  const u = parseRedisUrl(url);
+  const r = new Redis({
+    host: u.host,
+    port: u.port,
+    username: u.username,
+    password: u.password,
+    tls: u.tls ? {} : undefined,
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => undefined); // connect() and call() below report the failure
+  try {
+    await r.connect();
+    return CommandTable.fromCommandReply(await r.call('COMMAND'));
+  } catch (err) {
+    throw new TandemError('REDIS_UNAVAILABLE', `cannot read COMMAND from ${u.host}:${u.port}: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    r.disconnect();
+  }
+}

@@ -1,0 +1,125 @@
+import type { KafkaMessage } from 'kafkajs';
+import { decodeChangeEvent, EVENT_FLAGS, readEventHeaders, type ChangeEvent } from '../../shared/change-event';
+import { errorMessage } from '../../shared/errors';
+import { RestoreAssembler } from '../../sink/apply/restore-assembler';
+import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../../source/snapshot-sink';
+import type { KeyExtractor } from '../audit/command-keys';
+import type { SlotRange } from '../kafka-range';
+import { globMatch } from './glob';
+
+/**
+ * Decides, record by record, what `tandem replay` applies. In order:
+ *
+ * 1. `marker` events never (they are the anti-loop bookkeeping of a sink);
+ * 2. origin: only events whose origin is `origin` (default the topic's DC:
+ *    the writes made in that DC); `any` keeps every origin;
+ * 3. capture time inside [fromMs, toMs) (the record timestamp is capturedAt);
+ * 4. keyless `control` events (FUNCTION LOAD, FLUSHALL…) never: replay
+ *    rebuilds keys, and a FLUSHALL replayed would wipe the target;
+ * 5. writes of reserved `__tandem:` keys never, as in the sink;
+ * 6. --slot-range on the event's slot;
+ * 7. --no-snapshots drops snapshot events;
+ * 8. --key PATTERN: an event is kept when one of its keys matches (a
+ *    transaction is kept whole, to stay atomic);
+ * 9. a big key's payload chunks are gathered and the RESTORE they end with is
+ *    emitted whole; chunks whose RESTORE is outside the range are dropped.
+ */
+export interface SelectOptions {
+  /** a DC name, or undefined for any origin */
+  origin?: string;
+  fromMs?: number;
+  toMs?: number;
+  slotRange?: SlotRange;
+  keyPattern?: Buffer;
+  snapshots: boolean;
+  keysOf: KeyExtractor;
+  maxRestoreBytes: number;
+}
+
+export interface ReplayItem {
+  partition: number;
+  offset: bigint;
+  event: ChangeEvent;
+  /** what to apply: the event's commands, with a big key's payload assembled */
+  commands: Buffer[][];
+}
+
+export type SkipReason =
+  | 'marker'
+  | 'origin'
+  | 'time'
+  | 'control'
+  | 'reserved-key'
+  | 'slot'
+  | 'snapshot'
+  | 'key'
+  | 'undecodable'
+  | 'incomplete-snapshot'
+  | 'snapshot-too-large';
+
+export class ReplaySelector {
+  readonly skipped = new Map<SkipReason, number>();
+  lastError: string | undefined;
+  private readonly assembler: RestoreAssembler;
+
+  constructor(private readonly o: SelectOptions) {
+    this.assembler = new RestoreAssembler(o.maxRestoreBytes);
+  }
+
+  private skip(reason: SkipReason): undefined {
+    this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + 1);
+    return undefined;
+  }
+
+  select(partition: number, m: KafkaMessage): ReplayItem | undefined {
+    const { o } = this;
+    let event: ChangeEvent;
+    try {
+      const h = readEventHeaders(m.headers);
+      if (h.kind === 'marker') return this.skip('marker');
+      if (o.origin !== undefined && h.origin !== undefined && h.origin !== o.origin) return this.skip('origin');
+      if (m.value === null) throw new Error('record has no value');
+      event = decodeChangeEvent(m.value);
+    } catch (err) {
+      this.lastError = `partition ${partition} offset ${m.offset}: ${errorMessage(err)}`;
+      return this.skip('undecodable');
+    }
+    if (event.kind === 'marker') return this.skip('marker');
+    if (o.origin !== undefined && event.origin !== o.origin) return this.skip('origin');
+    const ts = Number(m.timestamp);
+    if ((o.fromMs !== undefined && ts < o.fromMs) || (o.toMs !== undefined && ts >= o.toMs)) return this.skip('time');
+    if (event.kind === 'control' || event.slot < 0) return this.skip('control');
+    if (event.flags.includes(EVENT_FLAGS.reservedKey)) return this.skip('reserved-key');
+    if (o.slotRange && (event.slot < o.slotRange.first || event.slot > o.slotRange.last)) return this.skip('slot');
+    if (event.kind === 'snapshot') {
+      if (!o.snapshots) return this.skip('snapshot');
+      return this.snapshot(partition, BigInt(m.offset), event);
+    }
+    if (o.keyPattern && !event.commands.some((argv) => this.keysOf(argv).some((k) => globMatch(o.keyPattern!, k)))) return this.skip('key');
+    return { partition, offset: BigInt(m.offset), event, commands: event.commands };
+  }
+
+  private keysOf(argv: readonly Buffer[]): Buffer[] {
+    return this.o.keysOf(argv);
+  }
+
+  private snapshot(partition: number, offset: bigint, event: ChangeEvent): ReplayItem | undefined {
+    const argv = event.commands[0];
+    if (argv === undefined) return this.skip('undecodable');
+    if (event.flags.includes(FLAG_PAYLOAD_CHUNK)) {
+      const [key, bytes] = argv;
+      if (key === undefined || bytes === undefined) return this.skip('undecodable');
+      if (this.o.keyPattern && !globMatch(this.o.keyPattern, key)) return this.skip('key');
+      this.assembler.addChunk(partition, offset, key, bytes);
+      return undefined; // part of the RESTORE that follows; counted with it
+    }
+    const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
+    const keys = isRestore ? [argv[1]] : event.commands.flatMap((c) => this.keysOf(c));
+    if (this.o.keyPattern && !keys.some((k) => k !== undefined && globMatch(this.o.keyPattern!, k))) return this.skip('key');
+    if (!event.flags.includes(FLAG_PAYLOAD_LAST)) return { partition, offset, event, commands: event.commands };
+    const c = this.assembler.complete(partition, argv);
+    if (c.status === 'missing-chunks') return this.skip('incomplete-snapshot');
+    if (c.status === 'overflow') return this.skip('snapshot-too-large');
+    return { partition, offset, event, commands: [c.argv] };
+  }
+}
