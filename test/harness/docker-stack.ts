@@ -1,4 +1,5 @@
 import type { StartedTestContainer } from 'testcontainers';
+import { TEST_PORTS } from './global-setup';
 
 /**
  * The test stack from testcontainers, for machines with a Docker engine
@@ -31,9 +32,9 @@ export async function startDockerStack(log: (line: string) => void): Promise<{ k
     .withEnvironment({
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@127.0.0.1:29093',
-      KAFKA_LISTENERS: 'PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093',
-      KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://127.0.0.1:29092',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: `1@127.0.0.1:${TEST_PORTS.kafka + 1}`,
+      KAFKA_LISTENERS: `PLAINTEXT://127.0.0.1:${TEST_PORTS.kafka},CONTROLLER://127.0.0.1:${TEST_PORTS.kafka + 1}`,
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${TEST_PORTS.kafka}`,
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
       KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
@@ -47,7 +48,7 @@ export async function startDockerStack(log: (line: string) => void): Promise<{ k
     .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
     .start();
   started.push(kafka);
-  for (const base of [26000, 26100]) {
+  for (const base of [TEST_PORTS.redisA, TEST_PORTS.redisB]) {
     const c = await new GenericContainer(REDIS_IMAGE)
       .withNetworkMode('host')
       .withCommand(['sh', '-c', redisClusterScript(base)])
@@ -56,11 +57,11 @@ export async function startDockerStack(log: (line: string) => void): Promise<{ k
     started.push(c);
   }
   const { waitForClusterOk } = await import('../../services/cli/stack/redis-cluster');
-  for (const [name, basePort] of [['a', 26000], ['b', 26100]] as const) {
+  for (const [name, basePort] of [['a', TEST_PORTS.redisA], ['b', TEST_PORTS.redisB]] as const) {
     await waitForClusterOk({ name, basePort, masters: 3, replicasPerMaster: 1, dir: '' }, 120_000);
   }
   const seeds = (base: number) => Array.from({ length: 6 }, (_, i) => `127.0.0.1:${base + i}`).join(',');
-  return { kafkaBrokers: '127.0.0.1:29092', redisA: seeds(26000), redisB: seeds(26100) };
+  return { kafkaBrokers: `127.0.0.1:${TEST_PORTS.kafka}`, redisA: seeds(TEST_PORTS.redisA), redisB: seeds(TEST_PORTS.redisB) };
 }
 
 export async function stopDockerStack(log: (line: string) => void): Promise<void> {

@@ -15,6 +15,7 @@ import { packageRoot } from '../../services/shared/paths';
  * own state folder), so that two test runs on one machine never share a stack.
  */
 const PORT_OFFSET = Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
+export const TEST_PORTS = { kafka: 24092, redisA: 21000, redisB: 21100 } as const;
 export const TEST_STATE_DIR = join(packageRoot(), '.tandem', PORT_OFFSET ? `test-stack-${PORT_OFFSET}` : 'test-stack');
 
 export default async function globalSetup(): Promise<void> {
@@ -34,10 +35,13 @@ export default async function globalSetup(): Promise<void> {
   await stackDown(TEST_STATE_DIR, log);
   const settings = defaultStackSettings({
     stateDir: TEST_STATE_DIR,
-    kafkaPort: 29092 + PORT_OFFSET,
-    kafkaControllerPort: 29093 + PORT_OFFSET,
-    redisABasePort: 26000 + PORT_OFFSET,
-    redisBBasePort: 26100 + PORT_OFFSET,
+    // Every port, cluster bus (port + 10000) included, stays below 32768: a
+    // port in Linux's ephemeral range (32768-60999) may already be the local
+    // end of some outgoing connection, and the server then fails to bind.
+    kafkaPort: TEST_PORTS.kafka + PORT_OFFSET,
+    kafkaControllerPort: TEST_PORTS.kafka + 1 + PORT_OFFSET,
+    redisABasePort: TEST_PORTS.redisA + PORT_OFFSET,
+    redisBBasePort: TEST_PORTS.redisB + PORT_OFFSET,
   });
   const state = await stackUp(settings, log);
   process.env.TANDEM_TEST_STACK_STARTED = 'local';

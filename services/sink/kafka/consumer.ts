@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
+import { membershipError, withHeartbeats } from './group-membership';
 
 /**
  * The sink's consumer group (`tandem-sink-<dc>`) over the peers' changes
@@ -54,12 +55,13 @@ export class SinkConsumer {
 
   async start(): Promise<void> {
     const { o } = this;
+    const heartbeatInterval = Math.min(3000, Math.floor(o.sessionTimeoutMs / 3));
     const consumer = o.kafka.consumer({
       groupId: o.groupId,
       // Only committed source transactions: aborted events must never be applied.
       readUncommitted: false,
       sessionTimeout: o.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(o.sessionTimeoutMs / 3)),
+      heartbeatInterval,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });
@@ -92,16 +94,33 @@ export class SinkConsumer {
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;
-        const commit = await o.handler({
-          topic: batch.topic,
-          partition: batch.partition,
-          messages: batch.messages,
-          lastOffset: BigInt(batch.lastOffset()),
-          highWatermark: BigInt(batch.highWatermark),
+        const where = { topic: batch.topic, partition: batch.partition };
+        // A batch may outlast the session (the writer retrying through a target failover): keep the membership.
+        const commit = await withHeartbeats(
+          () =>
+            o.handler({
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: batch.messages,
+              lastOffset: BigInt(batch.lastOffset()),
+              highWatermark: BigInt(batch.highWatermark),
+              heartbeat,
+            }),
           heartbeat,
-        });
+          Math.max(100, Math.floor(heartbeatInterval / 2)), // kafkajs sends at most one per heartbeatInterval
+          (err) => o.log.warn({ ...where, err: errorMessage(err) }, 'heartbeat failed during a batch; the group is rebalancing, the commit after it will rejoin'),
+        );
         if (commit !== undefined) {
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: commit.toString() }]);
+          try {
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: commit.toString() }]);
+          } catch (err) {
+            const lost = membershipError(err);
+            if (lost === undefined) throw err;
+            // Rethrown with its kafkajs type, so the runner rejoins the group instead of crashing;
+            // the batch is re-read by the partition's next owner and its markers skip what was applied.
+            o.log.warn({ ...where, err: errorMessage(err) }, 'offset commit refused: this member lost its partitions; rejoining the group');
+            throw lost;
+          }
           o.onCommit(batch.topic, batch.partition, commit);
         }
         // Throwing above leaves the batch unresolved: kafkajs does not move past it.
