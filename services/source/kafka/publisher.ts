@@ -86,11 +86,6 @@ export class ChangePublisher {
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
       allowAutoTopicCreation: false,
-      // The broker answers CONCURRENT_TRANSACTIONS to the next transaction's
-      // AddPartitionsToTxn until the last one's markers are written (a few ms);
-      // the client-wide 200 ms first retry made every commit cost ~1 s under load.
-      // Failures beyond these retries are retried by commitOnce with backoff.
-      retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 10 },
     });
     await p.connect();
     return p;
@@ -131,24 +126,13 @@ export class ChangePublisher {
     this.pending.checkpoint(key, record);
   }
 
-  /**
-   * One commit every commitIntervalMs, start to start: the time a commit took
-   * counts against the interval, so events wait at most about one interval plus
-   * one commit. A backlog commits again at once; failures back off.
-   */
-  private schedule(lastStart = Date.now()): void {
+  private schedule(): void {
     if (this.stopped || this.fatal) return;
     const backlog = this.pending.length >= MAX_EVENTS_PER_TRANSACTION;
-    const delay =
-      this.failures > 0
-        ? Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6))
-        : backlog
-          ? 0
-          : Math.max(0, this.o.commitIntervalMs - (Date.now() - lastStart));
+    const backoff = this.failures > 0 ? Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) : backlog ? 0 : this.o.commitIntervalMs;
     this.timer = setTimeout(() => {
-      const started = Date.now();
-      this.flush().finally(() => this.schedule(started));
-    }, delay);
+      this.flush().finally(() => this.schedule());
+    }, backoff);
   }
 
   /** Commits what is buffered now. Concurrent calls share one commit. */
