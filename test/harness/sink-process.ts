@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testEndpoints } from './endpoints';
-import { CLI, type SourceProcess } from './source-process';
+import { CLI, launchService, waitReady, type SourceProcess } from './source-process';
 
 // Topic creation retries transient metadata errors itself (ensureTopics).
 export { createDcTopics } from './source-process';
@@ -54,52 +53,14 @@ export async function startSink(opts: StartSinkOptions): Promise<SinkProcess> {
   );
   const logFile = join(dir, 'sink.log');
   const launch = async (): Promise<SinkProcess> => {
-    const out = createWriteStream(logFile, { flags: 'a' });
-    const proc = spawn(process.execPath, [CLI, 'sink', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout?.pipe(out);
-    proc.stderr?.pipe(out);
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    const base = `http://127.0.0.1:${httpPort}`;
-    const sp: SinkProcess = {
-      dc: opts.dc,
-      httpPort,
-      logFile,
-      proc,
-      exited,
-      metrics: async () => (await fetch(`${base}/metrics`)).text(),
-      metric: async (name, labels = {}) => {
-        const text = await sp.metrics();
-        return text
-          .split('\n')
-          .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
-          .filter((l) => Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)))
-          .map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
-      },
-      kill: async (signal = 'SIGKILL') => {
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-        await exited;
-      },
-      log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
-      restart: launch,
-    };
+    const sp: SinkProcess = { ...launchService('sink', opts.dc, config, httpPort, logFile), restart: launch };
     if (opts.waitReady !== false) await waitSinkReady(sp);
     return sp;
   };
   return launch();
 }
 
-export async function waitSinkReady(sp: SourceProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (sp.proc.exitCode !== null) throw new Error(`sink exited with ${sp.proc.exitCode}:\n${sp.log().slice(-3000)}`);
-    try {
-      const r = await fetch(`http://127.0.0.1:${sp.httpPort}/readyz`);
-      if (r.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`sink not ready within ${timeoutMs} ms:\n${sp.log().slice(-3000)}`);
+export function waitSinkReady(sp: SourceProcess, timeoutMs = 60_000): Promise<void> {
+  return waitReady(sp, timeoutMs, 'sink');
 }
 

@@ -69,15 +69,24 @@ export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extra
       opts.extraYaml ?? '',
     ].join('\n'),
   );
-  const logFile = join(dir, 'source.log');
+  const sp = launchService('source', opts.dc, config, httpPort, join(dir, 'source.log'));
+  if (opts.waitReady !== false) await waitReady(sp);
+  return sp;
+}
+
+/**
+ * Spawns `tandem <kind> --config FILE` and returns its handle: metrics over
+ * HTTP, kill, and the log (appended to, so a restart keeps the history).
+ */
+export function launchService(kind: 'source' | 'sink', dc: string, config: string, httpPort: number, logFile: string): SourceProcess {
   const out = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, [CLI, 'source', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, kind, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${httpPort}`;
   const sp: SourceProcess = {
-    dc: opts.dc,
+    dc,
     httpPort,
     logFile,
     proc,
@@ -97,14 +106,13 @@ export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extra
     },
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
   };
-  if (opts.waitReady !== false) await waitReady(sp);
   return sp;
 }
 
-export async function waitReady(sp: SourceProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitReady(sp: SourceProcess, timeoutMs = 60_000, what = 'source'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (sp.proc.exitCode !== null) throw new Error(`source exited with ${sp.proc.exitCode}:\n${sp.log().slice(-3000)}`);
+    if (sp.proc.exitCode !== null) throw new Error(`${what} exited with ${sp.proc.exitCode}:\n${sp.log().slice(-3000)}`);
     try {
       const r = await fetch(`http://127.0.0.1:${sp.httpPort}/readyz`);
       if (r.status === 200) return;
@@ -113,7 +121,7 @@ export async function waitReady(sp: SourceProcess, timeoutMs = 60_000): Promise<
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`source not ready within ${timeoutMs} ms:\n${sp.log().slice(-3000)}`);
+  throw new Error(`${what} not ready within ${timeoutMs} ms:\n${sp.log().slice(-3000)}`);
 }
 
 /** Every committed event of a DC's changes topic, decoded, with its partition and offset. */
