@@ -65,6 +65,8 @@ export class LinkRunner {
   private stopping = false;
   private lastFullResync: CheckpointRecord['lastFullResync'];
   state: ReplicaLinkState = 'idle';
+  /** When the link last entered 'streaming' (ms). */
+  streamingSince = 0;
 
   constructor(private readonly o: LinkRunnerOptions) {
     this.master = { id: o.shard.master.id, host: o.shard.master.host, port: o.shard.master.port };
@@ -244,6 +246,7 @@ export class LinkRunner {
   }
 
   private setState(state: ReplicaLinkState): void {
+    if (state === 'streaming' && this.state !== 'streaming') this.streamingSince = Date.now();
     this.state = state;
     for (const s of LINK_STATES) this.o.metrics.linkState.set({ link: this.name, state: s }, s === state ? 1 : 0);
     this.o.metrics.linkUp.set({ link: this.name }, state === 'streaming' ? 1 : 0);

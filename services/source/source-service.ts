@@ -42,12 +42,24 @@ export class SourceService {
     this.metrics = sourceMetrics(registry);
   }
 
+  /**
+   * Ready: every link streams, Kafka takes our commits, and a commit has
+   * landed since the last link started streaming, so the position each link
+   * reached (the end of its RDB, at least) is in the checkpoints topic.
+   */
   get ready(): boolean {
-    return this.runners.length > 0 && this.runners.every((r) => r.streaming);
+    if (this.runners.length === 0 || !this.runners.every((r) => r.streaming)) return false;
+    const p = this.publisher;
+    if (!p || p.commitFailures > 0) return false;
+    const streamingSince = Math.max(...this.runners.map((r) => r.streamingSince));
+    return p.lastCommitAt > streamingSince;
   }
 
   get linkStates(): Record<string, string> {
-    return Object.fromEntries(this.runners.map((r) => [r.name, r.state]));
+    return {
+      ...Object.fromEntries(this.runners.map((r) => [r.name, r.state])),
+      kafka: this.publisher?.commitFailures ? `${this.publisher.commitFailures} failed commits` : this.publisher?.lastCommitAt ? 'committing' : 'no commit yet',
+    };
   }
 
   /** Resolves once every link runs; `done` settles when the service ends (rejects on a fatal error). */

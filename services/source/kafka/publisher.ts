@@ -65,6 +65,8 @@ export class ChangePublisher {
   private fatal: TandemError | undefined;
   private stopped = false;
   private failures = 0;
+  /** When the last transaction committed (0: none yet). */
+  lastCommitAt = 0;
   readonly topic: string;
   readonly checkpointTopic: string;
 
@@ -94,6 +96,11 @@ export class ChangePublisher {
   /** The error that ended publishing, if any. Links check it to stop. */
   get failure(): TandemError | undefined {
     return this.fatal;
+  }
+
+  /** Consecutive failed commits (0 while Kafka takes them). */
+  get commitFailures(): number {
+    return this.failures;
   }
 
   get bufferedBytes(): number {
@@ -164,6 +171,7 @@ export class ChangePublisher {
         throw err;
       }
       this.failures = 0;
+      this.lastCommitAt = Date.now();
       const eventsByKind: Record<string, number> = {};
       for (const k of batch.kinds) eventsByKind[k] = (eventsByKind[k] ?? 0) + 1;
       this.o.onCommit?.({ events: batch.messages.length, bytes: batch.bytes, checkpoints: batch.checkpoints.size, ms: Date.now() - started, eventsByKind });

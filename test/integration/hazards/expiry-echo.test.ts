@@ -51,15 +51,17 @@ describe('hazard: expiry echo', () => {
     const a = clusterClient('a');
     const b = clusterClient('b');
     try {
-      await a.set(key, 'v1', 'PX', 1500);
+      const ttlMs = 8000; // long enough to reach b first, even while the pipeline warms up
+      const deadline = Date.now() + ttlMs;
+      await a.set(key, 'v1', 'PX', ttlMs);
       // It reaches b with the same absolute deadline (the master propagates PXAT).
       for (let i = 0; i < 100 && (await b.get(key)) !== 'v1'; i++) await sleep(100);
       expect(await b.get(key)).toBe('v1');
       const bTtl = await b.pttl(key);
       expect(bTtl).toBeGreaterThan(0);
-      expect(bTtl).toBeLessThanOrEqual(1500);
+      expect(bTtl).toBeLessThanOrEqual(ttlMs);
 
-      await sleep(1700); // past the deadline; neither side has deleted it yet (no active expiry)
+      await sleep(deadline - Date.now() + 300); // past the deadline; neither side has deleted it yet (no active expiry)
       expect(await b.get(key)).toBeNull(); // b expires it now: its DEL, origin b, heads for a
       await a.set(key, 'v2'); // a client re-creates the key in a, without a TTL
       expect(await a.get(key)).toBe('v2');
