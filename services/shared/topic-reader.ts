@@ -2,22 +2,24 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { TandemError } from './errors';
 
 /**
- * Reads a topic from the beginning (or given offsets) to its current end with
- * a read_committed consumer that never commits offsets, calling `onMessage` in
- * partition order. Used for checkpoints at start, and by tools and tests.
+ * Reads a topic from the beginning to the end it had when the read started,
+ * with a read_committed consumer that never commits offsets, calling
+ * `onMessage` in partition order. Used for checkpoints at start, and by tools
+ * and tests.
  *
- * "The end" of a transactional topic is subtle: the log ends with a commit or
- * abort marker, which read_committed never delivers, and an aborted tail is
- * skipped too. So a partition counts as read when the last record seen is at
- * end - 2 or later (the fast path), and the whole read ends when nothing more
- * arrives for `idleMs` after the consumer joined (the sure path).
+ * "The end" of a transactional topic is subtle: the log ends with commit or
+ * abort markers, which read_committed never delivers, and aborted records are
+ * skipped. kafkajs still reports every fetched batch, filtered ones included,
+ * in its END_BATCH_PROCESS event with the batch's last raw offset; a partition
+ * is read once that position reaches its end offset. (A timer is no end
+ * condition: under load the first fetch can take seconds, and a reader that
+ * gave up early once made a restarted source miss its checkpoints.)
  */
 export interface ReadToEndOptions {
   topic: string;
   /** Only these partitions; default all. */
   partitions?: number[];
   timeoutMs?: number;
-  idleMs?: number;
   groupPrefix?: string;
 }
 
@@ -27,7 +29,6 @@ export async function readTopicToEnd(
   onMessage: (m: KafkaMessage, partition: number) => void,
 ): Promise<{ messages: number }> {
   const timeoutMs = o.timeoutMs ?? 30_000;
-  const idleMs = o.idleMs ?? 1500;
   const admin = kafka.admin();
   await admin.connect();
   let ends: { partition: number; offset: string; low: string }[];
@@ -43,6 +44,7 @@ export async function readTopicToEnd(
   let count = 0;
   if (pending.size === 0) return { messages: 0 };
 
+  const endOf = new Map(ends.map((e) => [e.partition, BigInt(e.offset)]));
   const consumer = kafka.consumer({
     groupId: `${o.groupPrefix ?? 'tandem-reader'}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
     readUncommitted: false,
@@ -52,21 +54,19 @@ export async function readTopicToEnd(
   try {
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      let idle: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        clearTimeout(idle);
-        resolve();
-      };
-      const armIdle = () => {
-        clearTimeout(idle);
-        idle = setTimeout(done, idleMs);
-      };
       const timer = setTimeout(
         () => reject(new TandemError('KAFKA_UNAVAILABLE', `could not read ${o.topic} to its end within ${timeoutMs} ms`, { retriable: true })),
         timeoutMs,
       );
-      consumer.on(consumer.events.GROUP_JOIN, armIdle);
+      const reached = (partition: number, lastOffset: string) => {
+        const end = endOf.get(partition);
+        if (end !== undefined && BigInt(lastOffset) + 1n >= end) pending.delete(partition);
+        if (pending.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => reached(payload.partition, payload.lastOffset));
       consumer
         .run({
           autoCommit: false,
@@ -76,10 +76,7 @@ export async function readTopicToEnd(
               count++;
               onMessage(m, batch.partition);
             }
-            const end = ends.find((e) => e.partition === batch.partition);
-            if (end && BigInt(batch.lastOffset()) + 2n >= BigInt(end.offset)) pending.delete(batch.partition);
-            if (pending.size === 0) done();
-            else armIdle();
+            reached(batch.partition, batch.lastOffset());
           },
         })
         .catch(reject);

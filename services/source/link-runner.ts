@@ -65,8 +65,6 @@ export class LinkRunner {
   private stopping = false;
   private lastFullResync: CheckpointRecord['lastFullResync'];
   state: ReplicaLinkState = 'idle';
-  /** When the link last entered 'streaming' (ms). */
-  streamingSince = 0;
 
   constructor(private readonly o: LinkRunnerOptions) {
     this.master = { id: o.shard.master.id, host: o.shard.master.host, port: o.shard.master.port };
@@ -77,6 +75,11 @@ export class LinkRunner {
 
   get streaming(): boolean {
     return this.state === 'streaming';
+  }
+
+  /** The key (replid) of the link's current checkpoint, once it has one. */
+  get checkpointKey(): string | undefined {
+    return this.committedKey;
   }
 
   /** Runs until stop() or a fatal error (rejects). */
@@ -246,7 +249,6 @@ export class LinkRunner {
   }
 
   private setState(state: ReplicaLinkState): void {
-    if (state === 'streaming' && this.state !== 'streaming') this.streamingSince = Date.now();
     this.state = state;
     for (const s of LINK_STATES) this.o.metrics.linkState.set({ link: this.name, state: s }, s === state ? 1 : 0);
     this.o.metrics.linkUp.set({ link: this.name }, state === 'streaming' ? 1 : 0);

@@ -43,16 +43,14 @@ export class SourceService {
   }
 
   /**
-   * Ready: every link streams, Kafka takes our commits, and a commit has
-   * landed since the last link started streaming, so the position each link
-   * reached (the end of its RDB, at least) is in the checkpoints topic.
+   * Ready: every link streams, Kafka takes our commits, and every link has a
+   * checkpoint committed under its current replid, so a restart continues
+   * (+CONTINUE) instead of syncing again.
    */
   get ready(): boolean {
-    if (this.runners.length === 0 || !this.runners.every((r) => r.streaming)) return false;
     const p = this.publisher;
-    if (!p || p.commitFailures > 0) return false;
-    const streamingSince = Math.max(...this.runners.map((r) => r.streamingSince));
-    return p.lastCommitAt > streamingSince;
+    if (!p || p.commitFailures > 0 || this.runners.length === 0) return false;
+    return this.runners.every((r) => r.streaming && r.checkpointKey !== undefined && p.hasCommittedCheckpoint(r.checkpointKey));
   }
 
   get linkStates(): Record<string, string> {
@@ -104,6 +102,7 @@ export class SourceService {
           'someone changed the partition count, which splits slot histories. Restore the old count or re-seed the DC.',
       );
     }
+    this.publisher.knowCommitted(checkpoints.keys());
     log.info({ partitions, checkpoints: checkpoints.size }, 'publisher ready; checkpoints loaded');
 
     const seeds = config.redis.nodes.map((n) => {

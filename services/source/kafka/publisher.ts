@@ -67,6 +67,18 @@ export class ChangePublisher {
   private failures = 0;
   /** When the last transaction committed (0: none yet). */
   lastCommitAt = 0;
+  /** Checkpoint keys with a committed record (tombstoned ones removed). */
+  private readonly committedKeys = new Set<string>();
+
+  /** Checkpoints read back from Kafka at start are committed too. */
+  knowCommitted(keys: Iterable<string>): void {
+    for (const k of keys) this.committedKeys.add(k);
+  }
+
+  /** True once a checkpoint under `key` is committed to Kafka. */
+  hasCommittedCheckpoint(key: string): boolean {
+    return this.committedKeys.has(key);
+  }
   readonly topic: string;
   readonly checkpointTopic: string;
 
@@ -172,6 +184,10 @@ export class ChangePublisher {
       }
       this.failures = 0;
       this.lastCommitAt = Date.now();
+      for (const [key, record] of batch.checkpoints) {
+        if (record) this.committedKeys.add(key);
+        else this.committedKeys.delete(key);
+      }
       const eventsByKind: Record<string, number> = {};
       for (const k of batch.kinds) eventsByKind[k] = (eventsByKind[k] ?? 0) + 1;
       this.o.onCommit?.({ events: batch.messages.length, bytes: batch.bytes, checkpoints: batch.checkpoints.size, ms: Date.now() - started, eventsByKind });
