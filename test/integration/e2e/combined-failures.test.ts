@@ -1,10 +1,10 @@
-import Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { restartRedisNode } from '../../../services/cli/stack/stack';
 import { waitForClusterOk } from '../../../services/cli/stack/redis-cluster';
 import { slotTag } from '../../../services/shared/slot-tags';
 import { readTopology, type Shard } from '../../../services/source/topology/cluster-topology';
 import { compareClusters } from '../../harness/cluster-compare';
+import { killMasterSafely } from '../../harness/kill-master';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { TEST_STATE_DIR } from '../../harness/global-setup';
 import { startSink, type SinkProcess } from '../../harness/sink-process';
@@ -32,7 +32,6 @@ const A = 'cfa';
 const B = 'cfb';
 const local = process.env.TANDEM_TEST_STACK_STARTED === 'local';
 
-const offsetOf = async (r: Redis, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(await r.info('replication'))?.[1]);
 
 /** Retries a client write through a failover, within a bound. */
 async function retry<T>(op: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
@@ -130,17 +129,7 @@ async function retry<T>(op: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
     await sleep(1000);
     const shards = await readTopology(testEndpoints().redisB);
     const victim: Shard = shards[0];
-    const master = new Redis({ host: victim.master.host, port: victim.master.port });
-    const replica = new Redis({ host: victim.replicas[0].host, port: victim.replicas[0].port });
-    await master.call('CLIENT', 'PAUSE', '20000', 'WRITE');
-    for (let i = 0; i < 100; i++) {
-      if ((await offsetOf(replica, 'slave_repl_offset')) === (await offsetOf(master, 'master_repl_offset'))) break;
-      await sleep(100);
-    }
-    const pid = Number(/process_id:(\d+)/.exec(await master.info('server'))?.[1]);
-    master.disconnect();
-    replica.disconnect();
-    process.kill(pid, 'SIGKILL');
+    await killMasterSafely(victim);
     killedPort = victim.master.port;
     // Its transactions for the victim's slots fail (connection lost, then refused): it retries.
     let retries = 0;

@@ -1,8 +1,8 @@
-import Redis from 'ioredis';
 import { restartRedisNode } from '../../../services/cli/stack/stack';
 import { waitForClusterOk } from '../../../services/cli/stack/redis-cluster';
 import { slotTag } from '../../../services/shared/slot-tags';
 import { readTopology } from '../../../services/source/topology/cluster-topology';
+import { killMasterSafely } from '../../harness/kill-master';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { TEST_STATE_DIR } from '../../harness/global-setup';
 import { createDcTopics, readEvents, sleep, startSource, waitCaughtUp, type SourceProcess } from '../../harness/source-process';
@@ -62,18 +62,7 @@ const local = process.env.TANDEM_TEST_STACK_STARTED === 'local';
 
     await sleep(2000);
     const [victim] = await readTopology(testEndpoints().redisA);
-    const master = new Redis({ host: victim.master.host, port: victim.master.port });
-    const replica = new Redis({ host: victim.replicas[0].host, port: victim.replicas[0].port });
-    await master.call('CLIENT', 'PAUSE', '20000', 'WRITE');
-    const offsetOf = async (r: Redis, field: string) => Number(new RegExp(`${field}:(\\d+)`).exec(await r.info('replication'))?.[1]);
-    for (let i = 0; i < 100; i++) {
-      if ((await offsetOf(replica, 'slave_repl_offset')) === (await offsetOf(master, 'master_repl_offset'))) break;
-      await sleep(100);
-    }
-    const pid = Number(/process_id:(\d+)/.exec(await master.info('server'))?.[1]);
-    master.disconnect();
-    replica.disconnect();
-    process.kill(pid, 'SIGKILL');
+    await killMasterSafely(victim);
 
     // The replica takes over after cluster-node-timeout; writes resume there.
     for (let i = 0; i < 200; i++) {
