@@ -120,7 +120,7 @@ export class BatchProcessor {
       switch (out.status) {
         case 'applied':
           metrics.eventsApplied.inc({ origin: e.origin, kind: e.kind });
-          metrics.applyLatency.observe(Math.max(0, now - e.capturedAt) / 1000);
+          metrics.applyLatency.observe({ source: e.source }, Math.max(0, now - e.capturedAt) / 1000);
           break;
         case 'skipped-applied':
           metrics.dropped.inc({ reason: 'already-applied' });

@@ -15,7 +15,8 @@ export function sinkMetrics(registry: Registry) {
     dlq: new Counter({ name: 'tandem_sink_dlq_total', help: 'records written to the DLQ, per reason', labelNames: ['reason'], registers }),
     applyLatency: new Histogram({
       name: 'tandem_sink_apply_latency_seconds',
-      help: 'from the event\'s capturedAt (source) to the EXEC reply on the target',
+      help: 'from the event\'s capturedAt (source) to the EXEC reply on the target, per source DC (the direction source -> this DC)',
+      labelNames: ['source'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),

@@ -88,8 +88,10 @@ export function registerStatusCommand(program: Command): void {
           sinks.push(view);
           try {
             const samples = await scrape(url);
-            const sum = samples.find((s) => s.name === 'tandem_sink_apply_latency_seconds_sum')?.value ?? 0;
-            const count = samples.find((s) => s.name === 'tandem_sink_apply_latency_seconds_count')?.value ?? 0;
+            // One series per source DC: the mean is over all of them.
+            const total = (name: string) => samples.filter((s) => s.name === name).reduce((n, s) => n + s.value, 0);
+            const sum = total('tandem_sink_apply_latency_seconds_sum');
+            const count = total('tandem_sink_apply_latency_seconds_count');
             view.applied = count;
             if (count > 0) view.applyLatencyAvgMs = (sum / count) * 1000;
             for (const s of samples) {
