@@ -10,8 +10,12 @@ import type { Logger } from './logger';
  * sink has its partitions). Each service registers its own metrics on the
  * registry; docs/metrics.md is the catalogue.
  */
-export function createRegistry(prefix = 'tandem_'): Registry {
+export function createRegistry(opts: { dc?: string; prefix?: string } = {}): Registry {
   const registry = new Registry();
+  // Every series carries the process's DC, so one Prometheus can scrape all
+  // DCs and a dashboard can tell `a`'s sink from `b`'s without relabelling.
+  if (opts.dc) registry.setDefaultLabels({ dc: opts.dc });
+  const prefix = opts.prefix ?? 'tandem_';
   collectDefaultMetrics({ register: registry, prefix });
   return registry;
 }

@@ -15,7 +15,7 @@ import { SinkService } from './sink-service';
 export async function runSink(configFile: string): Promise<void> {
   const config = loadConfig(sinkConfigSchema, configFile);
   const log = createLogger('sink', { level: config.log.level }).child({ dc: config.dc });
-  const registry = createRegistry();
+  const registry = createRegistry({ dc: config.dc });
   const service = new SinkService(config, log, registry);
   const http = await startHttpServer(
     registry,

@@ -14,7 +14,7 @@ import { SourceService } from './source-service';
 export async function runSource(configFile: string): Promise<void> {
   const config = loadConfig(sourceConfigSchema, configFile);
   const log = createLogger('source', { level: config.log.level }).child({ dc: config.dc });
-  const registry = createRegistry();
+  const registry = createRegistry({ dc: config.dc });
   // The health server starts first (its port is the default REPLCONF listening-port), the service after.
   const holder: { service?: SourceService } = {};
   let started = false;
