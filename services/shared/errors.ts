@@ -27,7 +27,9 @@ export type TandemErrorCode =
   | 'TOPIC_MISMATCH'
   // kafka and redis I/O
   | 'KAFKA_UNAVAILABLE'
+  | 'KAFKA_AUTH'
   | 'REDIS_UNAVAILABLE'
+  | 'REDIS_AUTH'
   | 'TARGET_REJECTED'
   | 'INTERNAL';
 

@@ -3,6 +3,7 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } 
 import type { z } from 'zod';
 import { resolveSecret } from './config';
 import type { kafkaSchema } from './config-schema';
+import { TandemError, errorMessage } from './errors';
 import type { Logger } from './logger';
 
 /**
@@ -69,3 +70,27 @@ export const topicsOf = (dc: string) => ({
   checkpoints: `tandem.${dc}.checkpoints`,
   dlq: `tandem.${dc}.dlq`,
 });
+
+const KAFKA_AUTH_FAILURE = /SASL .*authentication failed|Authentication failed|SaslAuthenticate|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/i;
+const TLS_FAILURE = /certificate|self[- ]signed|SSL|TLS|EPROTO|wrong version number/i;
+
+/**
+ * The error for a first connection to Kafka that failed: bad credentials and
+ * TLS trouble are named as such (they never heal by retrying), anything else
+ * is "cannot reach".
+ */
+export function kafkaConnectError(s: KafkaSettings, err: unknown): TandemError {
+  const text = errorMessage(err);
+  const at = s.brokers.join(',');
+  if (s.sasl && KAFKA_AUTH_FAILURE.test(text)) {
+    return new TandemError(
+      'KAFKA_AUTH',
+      `authentication to Kafka at ${at} as ${s.sasl.username} (${s.sasl.mechanism}) failed: ${text} (check kafka.sasl.mechanism, kafka.sasl.username and kafka.sasl.password)`,
+      { cause: err },
+    );
+  }
+  if (s.tls && TLS_FAILURE.test(text)) {
+    return new TandemError('KAFKA_AUTH', `TLS to Kafka at ${at} failed: ${text} (check kafka.tls.ca, and that the brokers' certificates name the host you connect to)`, { cause: err });
+  }
+  return TandemError.wrap('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${at}`, err);
+}

@@ -10,6 +10,11 @@ import { TandemError, errorMessage } from './errors';
  */
 const AUTH_FAILURE = /WRONGPASS|NOAUTH|NOPERM|invalid username-password|AUTH failed|ERR AUTH/i;
 
+/** True when a Redis error text means refused credentials or a missing ACL permission. */
+export function isRedisAuthFailure(text: string): boolean {
+  return AUTH_FAILURE.test(text);
+}
+
 export async function connectNode(host: string, port: number, options: RedisOptions = {}): Promise<Redis> {
   let firstError: unknown;
   const r = new Redis({ ...options, host, port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });

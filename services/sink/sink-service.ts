@@ -3,7 +3,8 @@ import type { RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { resolveSecret } from '../shared/config';
 import { TandemError, errorMessage } from '../shared/errors';
-import { createKafka, topicsOf } from '../shared/kafka-client';
+import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client';
+import { isRedisAuthFailure } from '../shared/redis-connect';
 import type { Logger } from '../shared/logger';
 import { changesPartitions } from '../shared/topics';
 import { loadCheckpoints } from '../source/kafka/checkpoints';
@@ -58,6 +59,15 @@ export class SinkService {
 
     this.router = new ClusterRouter(config.redis.nodes.map(parseHostPort), redisOptions(config), log.child({ module: 'router' }));
     await this.router.refresh().catch((err: unknown) => {
+      const text = errorMessage(err);
+      if (isRedisAuthFailure(text)) {
+        // The same credentials fail on every node and retrying never helps: say which to check.
+        throw new TandemError(
+          'REDIS_AUTH',
+          `authentication to the target cluster at ${config.redis.nodes.join(',')} as ${config.redis.username ?? 'default'} failed: ${text} (check redis.username and redis.password, and the ACL in docs/security.md)`,
+          { cause: err },
+        );
+      }
       throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot reach the target cluster at ${config.redis.nodes.join(',')}`, err);
     });
     this.targetOk = true;
@@ -164,7 +174,7 @@ export class SinkService {
     const { config } = this;
     const admin = kafka.admin();
     await admin.connect().catch((err: unknown) => {
-      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${config.kafka.brokers.join(',')}`, err);
+      throw kafkaConnectError(config.kafka, err);
     });
     try {
       const topics = await admin.listTopics();

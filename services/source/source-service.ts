@@ -5,7 +5,7 @@ import { connectNode } from '../shared/redis-connect';
 import type { Registry } from 'prom-client';
 import { resolveSecret } from '../shared/config';
 import { TandemError, errorMessage } from '../shared/errors';
-import { createKafka } from '../shared/kafka-client';
+import { createKafka, kafkaConnectError } from '../shared/kafka-client';
 import type { Logger } from '../shared/logger';
 import { changesPartitions } from '../shared/topics';
 import { CommandTable } from './commands/command-table';
@@ -66,7 +66,7 @@ export class SourceService {
     const kafka = createKafka(config.kafka, `source-${config.dc}`, log.child({ module: 'kafka' }));
     const admin = kafka.admin();
     await admin.connect().catch((err: unknown) => {
-      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${config.kafka.brokers.join(',')}`, err);
+      throw kafkaConnectError(config.kafka, err);
     });
     let partitions: number;
     try {

@@ -77,10 +77,18 @@ export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extra
 /**
  * Spawns `tandem <kind> --config FILE` and returns its handle: metrics over
  * HTTP, kill, and the log (appended to, so a restart keeps the history).
+ * `env` is added to the child's environment (e.g. secrets given by reference).
  */
-export function launchService(kind: 'source' | 'sink', dc: string, config: string, httpPort: number, logFile: string): SourceProcess {
+export function launchService(
+  kind: 'source' | 'sink',
+  dc: string,
+  config: string,
+  httpPort: number,
+  logFile: string,
+  env: Record<string, string> = {},
+): SourceProcess {
   const out = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, [CLI, kind, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, kind, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   proc.stdout?.pipe(out);
   proc.stderr?.pipe(out);
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));

@@ -25,6 +25,22 @@ export interface KafkaSettings {
   dir: string;
   cacheDir: string;
   heap: string;
+  /** An extra, authenticated listener for clients (the security tests use it); PLAINTEXT stays for the broker itself. */
+  secureListener?: SecureListener;
+}
+
+/**
+ * A `CLIENTS` listener with SASL (PLAIN and SCRAM-SHA-256/512), over TLS when
+ * `pemKeystore` is given. SCRAM credentials live in the KRaft metadata, so
+ * they are added when the storage is formatted (StorageTool --add-scram);
+ * PLAIN users are listed in the listener's JAAS config.
+ */
+export interface SecureListener {
+  port: number;
+  /** One PEM file: the broker's private key (PKCS#8, unencrypted) and its certificate chain. Absent: SASL_PLAINTEXT. */
+  pemKeystore?: string;
+  plainUsers: Record<string, string>;
+  scramUsers: { mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; name: string; password: string }[];
 }
 
 export function kafkaLibsDir(cacheDir: string): string {
@@ -56,16 +72,18 @@ export function ensureKafkaJars(cacheDir: string, log: (line: string) => void): 
 }
 
 function serverProperties(s: KafkaSettings): string {
+  const sl = s.secureListener;
+  const clients = sl ? `,CLIENTS://127.0.0.1:${sl.port}` : '';
   return `# written by tandem stack; single-node KRaft, static quorum
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${s.controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${s.port},CONTROLLER://127.0.0.1:${s.controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${s.port}
+listeners=PLAINTEXT://127.0.0.1:${s.port},CONTROLLER://127.0.0.1:${s.controllerPort}${clients}
+advertised.listeners=PLAINTEXT://127.0.0.1:${s.port}${clients}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${join(s.dir, 'data')}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sl ? `,CLIENTS:${sl.pemKeystore ? 'SASL_SSL' : 'SASL_PLAINTEXT'}` : ''}
+${sl ? secureListenerProperties(sl) : ''}log.dirs=${join(s.dir, 'data')}
 # One broker: the internal topics cannot have 3 replicas or min ISR 2, or
 # consumer groups and transactions fail with "coordinator not available".
 offsets.topic.replication.factor=1
@@ -83,6 +101,25 @@ auto.create.topics.enable=false
 num.partitions=1
 log.retention.hours=168
 `;
+}
+
+function secureListenerProperties(sl: SecureListener): string {
+  // JAAS values are quoted strings: refuse what would break out of the quotes.
+  const quoted = (v: string) => {
+    if (/["\\\n]/.test(v)) throw new TandemError('CONFIG_INVALID', 'a Kafka test user name or password may not hold a quote, backslash or newline');
+    return `"${v}"`;
+  };
+  const plain = Object.entries(sl.plainUsers).map(([u, pw]) => ` user_${u}=${quoted(pw)}`).join('');
+  const lines = [
+    'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    `listener.name.clients.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${plain};`,
+    'listener.name.clients.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.clients.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+  ];
+  if (sl.pemKeystore) {
+    lines.push('listener.name.clients.ssl.keystore.type=PEM', `listener.name.clients.ssl.keystore.location=${sl.pemKeystore}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 const LOG4J2 = (logsDir: string): string => `# written by tandem stack
@@ -139,7 +176,8 @@ export function startKafka(s: KafkaSettings, log: (line: string) => void): Start
   if (!existsSync(join(s.dir, 'data', 'meta.properties'))) {
     rmSync(join(s.dir, 'data'), { recursive: true, force: true });
     const clusterId = runTool(s, ['random-uuid']).trim();
-    runTool(s, ['format', '-t', clusterId, '-c', props, '--ignore-formatted']);
+    const scram = (s.secureListener?.scramUsers ?? []).flatMap((u) => ['--add-scram', `${u.mechanism}=[name=${u.name},password=${u.password}]`]);
+    runTool(s, ['format', '-t', clusterId, '-c', props, '--ignore-formatted', ...scram]);
   }
   log(`starting Kafka ${KAFKA_VERSION} on 127.0.0.1:${s.port} (controller ${s.controllerPort}, heap ${s.heap})`);
   return startDetached(

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import Redis from 'ioredis';
@@ -18,8 +18,22 @@ export interface RedisClusterSettings {
   masters: number;
   replicasPerMaster: number;
   dir: string;
-  /** Extra redis-server arguments, e.g. ['--requirepass', 'x']. */
+  /** Extra redis-server arguments, e.g. ['--requirepass', 'x'] or ['--user', 'name', 'on', '>pw', '+ping']. */
   extraArgs?: string[];
+  /**
+   * TLS only: every node listens on a TLS port (basePort…) and no plaintext
+   * port, the cluster bus and replication use TLS too, and clients must present
+   * a certificate signed by the CA (tls-auth-clients yes, Redis's default).
+   * The stack's own clients (cluster create, health checks) use `client`.
+   */
+  tls?: RedisTlsFiles;
+}
+
+export interface RedisTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  client: { certFile: string; keyFile: string };
 }
 
 export function clusterPorts(s: RedisClusterSettings): number[] {
@@ -66,10 +80,24 @@ export function startRedisNode(s: RedisClusterSettings, port: number): StartedPr
     '--enable-debug-command', 'local',
     '--daemonize', 'no',
     '--logfile', join(dir, 'redis.log'),
+    ...(s.tls ? tlsArgs(s.tls, port) : []),
     ...(s.extraArgs ?? []),
   ];
   // Before it renames itself to "redis-server 127.0.0.1:<port> [cluster]" its cmdline holds the arguments.
-  return startDetached(`redis-${s.name}-${port}`, 'redis-server', args, join(dir, 'stdout.log'), `127.0.0.1:${port}||--port ${port} `);
+  const portArg = s.tls ? `--tls-port ${port} ` : `--port ${port} `;
+  return startDetached(`redis-${s.name}-${port}`, 'redis-server', args, join(dir, 'stdout.log'), `127.0.0.1:${port}||${portArg}`);
+}
+
+function tlsArgs(t: RedisTlsFiles, port: number): string[] {
+  return [
+    '--port', '0',
+    '--tls-port', String(port),
+    '--tls-cert-file', t.certFile,
+    '--tls-key-file', t.keyFile,
+    '--tls-ca-cert-file', t.caFile,
+    '--tls-cluster', 'yes',
+    '--tls-replication', 'yes',
+  ];
 }
 
 /** Creates the cluster (slots and replicas) and waits until every node reports cluster_state:ok. */
@@ -81,7 +109,7 @@ export async function createCluster(s: RedisClusterSettings, timeoutMs: number, 
     return p ? exitReason(p, [join(s.dir, String(port), 'redis.log'), p.logFile]) : undefined;
   };
   await Promise.all(ports.map((port) => waitFor(`redis-server on port ${port}`, timeoutMs, () => ping(port, s), 250, gone(port))));
-  const auth = authArgs(s);
+  const auth = [...authArgs(s), ...redisCliTlsArgs(s)];
   const res = spawnSync(
     'redis-cli',
     [...auth, '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(s.replicasPerMaster), '--cluster-yes'],
@@ -111,7 +139,7 @@ export async function waitForClusterOk(s: RedisClusterSettings, timeoutMs: numbe
   });
 }
 
-export async function clusterState(port: number, s: Pick<RedisClusterSettings, 'extraArgs'>): Promise<{ state: string; role: string } | undefined> {
+export async function clusterState(port: number, s: Pick<RedisClusterSettings, 'extraArgs' | 'tls'>): Promise<{ state: string; role: string } | undefined> {
   const r = connect(port, s);
   try {
     const info = await r.cluster('INFO');
@@ -127,9 +155,12 @@ export async function clusterState(port: number, s: Pick<RedisClusterSettings, '
   }
 }
 
-function connect(port: number, s: Pick<RedisClusterSettings, 'extraArgs'>): Redis {
+function connect(port: number, s: Pick<RedisClusterSettings, 'extraArgs' | 'tls'>): Redis {
   const password = passwordOf(s);
-  const r = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  const tls = s.tls
+    ? { ca: readFileSync(s.tls.caFile), cert: readFileSync(s.tls.client.certFile), key: readFileSync(s.tls.client.keyFile) }
+    : undefined;
+  const r = new Redis({ host: '127.0.0.1', port, password, tls, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
   // A node still starting refuses connections; the failed command reports it to waitFor.
   r.on('error', () => undefined);
   return r;
@@ -148,6 +179,11 @@ function passwordOf(s: Pick<RedisClusterSettings, 'extraArgs'>): string | undefi
   const args = s.extraArgs ?? [];
   const i = args.indexOf('--requirepass');
   return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** redis-cli's TLS flags for a TLS cluster; none for a plaintext one. */
+export function redisCliTlsArgs(s: Pick<RedisClusterSettings, 'tls'>): string[] {
+  return s.tls ? ['--tls', '--cacert', s.tls.caFile, '--cert', s.tls.client.certFile, '--key', s.tls.client.keyFile] : [];
 }
 
 function authArgs(s: RedisClusterSettings): string[] {

@@ -39,7 +39,11 @@ function kv(list: Reply[]): Map<string, Reply> {
  *   node  := [ "id", id, "port", n, "ip", ip, "endpoint", ep, ("hostname", h)?,
  *              ("tls-port", n)?, "role", "master"|"replica", "replication-offset", n, "health", h ]
  */
-export function parseClusterShards(reply: Reply[]): Shard[] {
+/**
+ * A node can list a plaintext `port` and a `tls-port`; a TLS client must use
+ * the latter (with `port 0`, Redis lists only `tls-port`).
+ */
+export function parseClusterShards(reply: Reply[], opts: { tls?: boolean } = {}): Shard[] {
   const shards: Shard[] = [];
   for (const raw of reply) {
     const shard = kv(raw as Reply[]);
@@ -52,7 +56,7 @@ export function parseClusterShards(reply: Reply[]): Shard[] {
       return {
         id: String(f.get('id')),
         host: ip,
-        port: Number(f.get('port') ?? f.get('tls-port')),
+        port: Number(opts.tls ? (f.get('tls-port') ?? f.get('port')) : (f.get('port') ?? f.get('tls-port'))),
         role: f.get('role') === 'master' ? 'master' : 'replica',
         health: String(f.get('health') ?? 'online'),
         replicationOffset: f.has('replication-offset') ? Number(f.get('replication-offset')) : undefined,
@@ -105,7 +109,7 @@ export async function readTopology(seeds: { host: string; port: number }[], opti
     try {
       r = await connectNode(seed.host, seed.port, options);
       try {
-        return parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[]);
+        return parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[], { tls: options.tls !== undefined });
       } catch (err) {
         if (!/unknown subcommand|unknown command/i.test(errorMessage(err))) throw err;
         return parseClusterNodes(String(await r.call('CLUSTER', 'NODES')));
