@@ -83,6 +83,8 @@ export class ReplicaLink extends EventEmitter {
   private replidValue: string | null;
   private offsetValue: number;
   private dbValue: number;
+  /** Set from +FULLRESYNC until the RDB is complete: the position to fall back to if the transfer breaks. */
+  private rdbPending: { before: Required<ReplicationCheckpoint> | null } | null = null;
   private socket: net.Socket | null = null;
   private running: Promise<void> | null = null;
   private stopping = false;
@@ -108,6 +110,11 @@ export class ReplicaLink extends EventEmitter {
     return this.offsetValue;
   }
   get checkpoint(): Required<ReplicationCheckpoint> | null {
+    // While an RDB is being received, the new replid and offset are not safe
+    // yet: a PSYNC from them after a broken transfer would get +CONTINUE and
+    // silently skip the rest of the snapshot. Until the RDB is complete, the
+    // safe position is the one we had before the full resync.
+    if (this.rdbPending) return this.rdbPending.before;
     return this.replidValue === null ? null : { replid: this.replidValue, offset: this.offsetValue, db: this.dbValue };
   }
 
@@ -133,6 +140,14 @@ export class ReplicaLink extends EventEmitter {
     let timer: NodeJS.Timeout | null = null;
     const followUps: NodeJS.Timeout[] = [];
     let socket: net.Socket | null = null;
+    if (this.rdbPending) {
+      // The last attempt broke inside its RDB: start again from the position before it.
+      const before = this.rdbPending.before;
+      this.replidValue = before?.replid ?? null;
+      this.offsetValue = before?.offset ?? -1;
+      this.dbValue = before?.db ?? 0;
+      this.rdbPending = null;
+    }
     try {
       this.setState('connecting');
       socket = await connectToMaster(this.opts, (s) => {
@@ -161,6 +176,7 @@ export class ReplicaLink extends EventEmitter {
           { endpoint: this.endpoint, reason, requested: checkpoint, replid: psync.replid, offset: psync.offset },
           checkpoint ? 'FULL RESYNC: master refused to continue from our checkpoint (replid unknown or offset out of backlog)' : 'full resync (no checkpoint)',
         );
+        this.rdbPending = { before: checkpoint ?? null };
         this.replidValue = psync.replid;
         this.offsetValue = psync.offset;
         this.dbValue = 0; // the master re-emits SELECT after a full resync (slaveseldb = -1)
@@ -168,6 +184,7 @@ export class ReplicaLink extends EventEmitter {
         this.setState('syncing-rdb');
         const bytesBefore = reader.bytesRead;
         const rdb = await this.receiveRdb(reader, psync.replid, psync.offset);
+        this.rdbPending = null;
         this.stats.rdbBytes += rdb.size;
         log?.info({ endpoint: this.endpoint, size: rdb.size, diskless: rdb.diskless, read: reader.bytesRead - bytesBefore }, 'RDB received');
         if (rdb.diskless) {
