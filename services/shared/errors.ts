@@ -24,6 +24,7 @@ export type TandemErrorCode =
   // events
   | 'EVENT_DECODE'
   | 'EVENT_ENCODE'
+  | 'EVENT_TOO_LARGE'
   | 'TOPIC_MISMATCH'
   // kafka and redis I/O
   | 'KAFKA_UNAVAILABLE'

@@ -1,6 +1,9 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
-import { TandemError } from './errors';
+import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs';
+import { TandemError, errorMessage } from './errors';
 import { topicsOf } from './kafka-client';
+
+/** What `tandem topics init` sets as the changes topic's max.message.bytes. */
+export const CHANGES_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Creates a DC's three topics, idempotently:
@@ -56,8 +59,9 @@ async function ensureTopicsOnce(admin: Admin, plan: TopicPlan): Promise<TopicOut
       configEntries: [
         { name: 'retention.ms', value: String(plan.retentionMs) },
         { name: 'cleanup.policy', value: 'delete' },
-        // Events carry a 1 MB RESTORE chunk at most; leave head room for headers.
-        { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
+        // Big keys travel as chunk events of source.maxEventPayloadBytes (4 MiB
+        // by default, 6 MiB at most): room for one per record batch.
+        { name: 'max.message.bytes', value: String(CHANGES_MAX_MESSAGE_BYTES) },
       ],
     },
     {
@@ -114,4 +118,22 @@ export async function changesPartitions(admin: Admin, dc: string): Promise<numbe
   }
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   return meta.topics[0].partitions.length;
+}
+
+/**
+ * The changes topic's max.message.bytes as the broker reports it (an operator
+ * may have raised it). When the broker will not say (no DescribeConfigs
+ * permission), the value `topics init` sets, and a warning.
+ */
+export async function changesMaxMessageBytes(admin: Admin, dc: string, warn: (msg: string) => void): Promise<number> {
+  const topic = topicsOf(dc).changes;
+  try {
+    const res = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }], includeSynonyms: false });
+    const value = Number(res.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+    if (Number.isInteger(value) && value > 0) return value;
+    warn(`${topic} reports no max.message.bytes; assuming ${CHANGES_MAX_MESSAGE_BYTES}`);
+  } catch (err) {
+    warn(`cannot read max.message.bytes of ${topic} (${errorMessage(err)}); assuming ${CHANGES_MAX_MESSAGE_BYTES}`);
+  }
+  return CHANGES_MAX_MESSAGE_BYTES;
 }

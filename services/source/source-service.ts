@@ -7,7 +7,7 @@ import { resolveSecret } from '../shared/config';
 import { TandemError, errorMessage } from '../shared/errors';
 import { createKafka, kafkaConnectError } from '../shared/kafka-client';
 import type { Logger } from '../shared/logger';
-import { changesPartitions } from '../shared/topics';
+import { changesMaxMessageBytes, changesPartitions } from '../shared/topics';
 import { CommandTable } from './commands/command-table';
 import { EventBuilder } from './commands/event-builder';
 import { OncePerClusterFilter } from './commands/once-per-cluster';
@@ -69,8 +69,10 @@ export class SourceService {
       throw kafkaConnectError(config.kafka, err);
     });
     let partitions: number;
+    let maxMessageBytes: number;
     try {
       partitions = await changesPartitions(admin, config.dc);
+      maxMessageBytes = await changesMaxMessageBytes(admin, config.dc, (msg) => log.warn(msg));
     } finally {
       await admin.disconnect();
     }
@@ -84,6 +86,7 @@ export class SourceService {
       log: log.child({ module: 'publisher' }),
       commitIntervalMs: config.source.commitIntervalMs,
       maxBufferedBytes: config.source.maxBufferedBytes,
+      maxMessageBytes,
       onCommit: ({ ms, eventsByKind }) => {
         m.commits.inc();
         m.commitSeconds.observe(ms / 1000);

@@ -33,6 +33,8 @@ export interface PublisherOptions {
   log: Logger;
   commitIntervalMs: number;
   maxBufferedBytes: number;
+  /** The changes topic's max.message.bytes: the largest record batch Kafka takes for it. */
+  maxMessageBytes: number;
   /** Called after each commit, for metrics. */
   onCommit?: (info: { events: number; bytes: number; checkpoints: number; ms: number; eventsByKind: Record<string, number> }) => void;
   onCommitError?: (err: Error) => void;
@@ -52,6 +54,12 @@ export const MAX_EVENTS_PER_TRANSACTION = 10_000;
  * event loop for 10 s in bench/source-throughput. Slices keep it linear.
  */
 const MESSAGES_PER_SEND = 1000;
+
+/**
+ * Room left in a record batch for its header and each record's framing, key
+ * and headers: an event may be at most maxMessageBytes minus this.
+ */
+export const RECORD_BATCH_OVERHEAD = 64 * 1024;
 
 /** Errors after which this producer may never commit again. */
 const FATAL = /ProducerFenced|InvalidProducerEpoch|TransactionalIdAuthorizationFailed|fenced/i;
@@ -126,6 +134,23 @@ export class ChangePublisher {
   async append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointRecord; retire?: string }): Promise<void> {
     if (this.fatal) throw this.fatal;
     const value = encodeChangeEvent(event);
+    const limit = this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD;
+    if (value.length > limit) {
+      // Kafka would refuse it on every retry and the source would stall for
+      // good; stop instead, with the fix. The checkpoint has not moved past
+      // this event, so a restart after the fix resumes with it: nothing is lost.
+      const key = event.commands[0]?.[1]?.toString('latin1').slice(0, 100);
+      const err = new TandemError(
+        'EVENT_TOO_LARGE',
+        `a ${event.kind} event of ${value.length} bytes (slot ${event.slot}, key ${JSON.stringify(key)}, ` +
+          `offset ${event.replOffset}) is larger than ${this.topic} takes (max.message.bytes ${this.o.maxMessageBytes}, ` +
+          `less ${RECORD_BATCH_OVERHEAD} for framing). Raise max.message.bytes on ${this.topic} ` +
+          '(and the brokers\' message.max.bytes / replica.fetch.max.bytes if lower), then restart the source: ' +
+          'it resumes from its last checkpoint, so nothing is lost',
+      );
+      this.fail(err);
+      throw err;
+    }
     const partition = eventPartition(event, this.o.partitions);
     this.pending.append(
       { key: event.slot >= 0 ? String(event.slot) : null, value, partition, headers: changeEventHeaders(event), timestamp: String(event.capturedAt) },
@@ -170,8 +195,8 @@ export class ChangePublisher {
     try {
       const tx = await this.producer.transaction();
       try {
-        for (let i = 0; i < batch.messages.length; i += MESSAGES_PER_SEND) {
-          await tx.send({ topic: this.topic, messages: batch.messages.slice(i, i + MESSAGES_PER_SEND), acks: -1 });
+        for (const slice of sendSlices(batch.messages, MESSAGES_PER_SEND, this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD)) {
+          await tx.send({ topic: this.topic, messages: slice, acks: -1 });
         }
         if (batch.checkpoints.size > 0) {
           const records = [...batch.checkpoints].map(([key, record]) => ({ key, value: record ? encodeCheckpoint(record) : null }));
@@ -238,4 +263,28 @@ export class ChangePublisher {
     this.fail(new TandemError('INTERNAL', 'publisher stopped'));
     await this.producer?.disconnect();
   }
+}
+
+/**
+ * Cuts messages into sends of at most `maxCount` messages and `maxBytes` of
+ * values. kafkajs puts a send's messages for one partition into one record
+ * batch, and Kafka's max.message.bytes bounds the batch, not the record: two
+ * 4 MiB chunk events of one key in one send would be refused together.
+ */
+export function sendSlices<T extends { value: Buffer | string | null }>(messages: T[], maxCount: number, maxBytes: number): T[][] {
+  const slices: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = m.value?.length ?? 0;
+    if (current.length > 0 && (current.length >= maxCount || bytes + size > maxBytes)) {
+      slices.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
 }
