@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import RedisParser from 'redis-parser';
+import { parseClusterShards } from '../../../../services/source/topology/cluster-topology';
+
+/**
+ * `cluster-shards-tls-port.resp`: the raw CLUSTER SHARDS reply of a real
+ * Redis 7.0.15 cluster of two masters, each with a plaintext port (25700,
+ * 25710) and a TLS port (25701, 25711), `tls-cluster yes`.
+ */
+function reply(): unknown[] {
+  let out: unknown[] = [];
+  const parser = new RedisParser({
+    returnReply: (r: unknown) => {
+      out = r as unknown[];
+    },
+    returnError: (e: Error) => {
+      throw e;
+    },
+  });
+  parser.execute(readFileSync(join(__dirname, 'cluster-shards-tls-port.resp')));
+  return out;
+}
+
+describe('parseClusterShards', () => {
+  test('a plaintext client connects to each master on its port', () => {
+    const shards = parseClusterShards(reply() as never);
+    expect(shards.map((s) => [s.master.host, s.master.port, s.slots])).toEqual([
+      ['127.0.0.1', 25710, [[8192, 16383]]],
+      ['127.0.0.1', 25700, [[0, 8191]]],
+    ]);
+  });
+
+  test('a TLS client connects to each master on its tls-port', () => {
+    const shards = parseClusterShards(reply() as never, { tls: true });
+    expect(shards.map((s) => s.master.port)).toEqual([25711, 25701]);
+  });
+});
