@@ -1,5 +1,7 @@
 import Redis, { type Cluster } from 'ioredis';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { clusterPorts } from '../../../services/cli/stack/redis-cluster';
 import { topicsOf } from '../../../services/shared/kafka-client';
 import { compareClusters } from '../../harness/cluster-compare';
@@ -12,7 +14,7 @@ import {
   startSecureStack,
   type SecureStack,
 } from '../../harness/secure-stack';
-import type { SourceProcess } from '../../harness/source-process';
+import { CLI, type SourceProcess } from '../../harness/source-process';
 
 /**
  * Every hop secured at once, against real servers: Redis Clusters with TLS
@@ -166,6 +168,20 @@ describe('security: TLS, ACL users and SASL on every hop', () => {
     await admin.connect();
     const offsets = await admin.fetchTopicOffsets(topicsOf('sa').changes).finally(() => admin.disconnect());
     expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBeGreaterThan(100);
+
+    // `tandem status` reads Kafka through the same SASL over TLS (the config file's kafka
+    // section), and prints no secret, not even when the Redis URL it was given carries one.
+    const cfg = join(dirname(source.logFile), 'source.yaml');
+    const env = { ...process.env, TANDEM_TEST_KAFKA_PASSWORD_SOURCE_SA: PASSWORDS.kafkaScram };
+    const status = spawnSync(process.execPath, [CLI, 'status', '--dc', 'sa', '--config', cfg, '--source-metrics', `127.0.0.1:${source.httpPort}`], { encoding: 'utf8', env, timeout: 120_000 });
+    expect(status.stderr).toBe('');
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/streaming/);
+    const redisUrl = `rediss://tandem-source:${PASSWORDS.source}@127.0.0.1:${clusterPorts(stack.clusters.a)[0]}`;
+    const failed = spawnSync(process.execPath, [CLI, 'status', '--dc', 'sa', '--config', cfg, '--redis', redisUrl], { encoding: 'utf8', env, timeout: 120_000 });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain('rediss://tandem-source:***@');
+    for (const out of [status.stdout, failed.stdout, failed.stderr]) expectNoSecrets(out);
     await source.kill('SIGTERM');
     await sink.kill('SIGTERM');
   });
