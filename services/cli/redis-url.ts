@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { TandemError, errorMessage } from '../shared/errors';
 
@@ -11,9 +13,20 @@ import { TandemError, errorMessage } from '../shared/errors';
  * connects accordingly. `rediss://` turns TLS on. A password in the URL is
  * accepted for convenience but never printed: `display` and `redactUrls` hide
  * it, and every error message built here uses them.
+ *
+ * TLS uses the system's CAs unless `--tls-ca` gives a bundle; `--tls-cert` and
+ * `--tls-key` present a client certificate (nodes with tls-auth-clients yes).
  */
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
 export interface RedisTarget {
   tls: boolean;
+  /** CA bundle and client certificate for a rediss:// target, read from the --tls-* files. */
+  tlsOptions?: ConnectionOptions;
   username?: string;
   password?: string;
   seeds: { host: string; port: number }[];
@@ -23,7 +36,7 @@ export interface RedisTarget {
 
 const URL_SHAPE = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
 
-export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: NodeJS.ProcessEnv } = {}): RedisTarget {
+export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: NodeJS.ProcessEnv; tls?: TlsFiles } = {}): RedisTarget {
   const m = URL_SHAPE.exec(url.trim());
   if (!m) throw usage(`expected redis://[user[:password]@]host:port[,host:port…] or rediss://…, got "${redactUrls(url)}"`);
   const [, scheme, auth, hosts] = m;
@@ -51,7 +64,21 @@ export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: Node
     password = value;
   }
   const userPart = username !== undefined || password !== undefined ? `${username ?? ''}${password !== undefined ? ':***' : ''}@` : '';
-  return { tls: scheme === 'rediss', username, password, seeds, display: `${scheme}://${userPart}${hosts}` };
+  const display = `${scheme}://${userPart}${hosts}`;
+  const files = o.tls ?? {};
+  const given = Object.entries(files).filter(([, v]) => v !== undefined);
+  if (given.length > 0 && scheme !== 'rediss') throw usage(`--tls-${given[0][0]} is for TLS targets: write ${display.replace(/^redis:/, 'rediss:')}`);
+  if ((files.cert === undefined) !== (files.key === undefined)) throw usage('--tls-cert and --tls-key go together (the client certificate and its key)');
+  const read = (what: string, path: string | undefined) => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw usage(`cannot read --tls-${what} ${path}: ${errorMessage(err)}`);
+    }
+  };
+  const tlsOptions = given.length > 0 ? { ca: read('ca', files.ca), cert: read('cert', files.cert), key: read('key', files.key) } : undefined;
+  return { tls: scheme === 'rediss', tlsOptions, username, password, seeds, display };
 }
 
 /** Hides the password of every redis:// or rediss:// URL in a text (errors, logs). */
@@ -64,7 +91,7 @@ export function nodeOptions(t: RedisTarget): RedisOptions {
   return {
     username: t.username,
     password: t.password,
-    tls: t.tls ? {} : undefined,
+    tls: t.tls ? (t.tlsOptions ?? {}) : undefined,
     connectTimeout: 5000,
     maxRetriesPerRequest: 2,
     lazyConnect: true,

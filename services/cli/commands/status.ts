@@ -22,6 +22,9 @@ interface StatusCliOptions {
   config?: string;
   redis?: string;
   redisPasswordEnv?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   sourceMetrics?: string;
   sinkMetrics: string[];
   group?: string;
@@ -38,13 +41,19 @@ export function registerStatusCommand(program: Command): void {
     .option('--config <file>', 'take the kafka section of this config file')
     .option('--redis <url>', "the DC's cluster, redis[s]://[user[:password]@]host:port[,…]: adds each master's offset and the byte gap")
     .option('--redis-password-env <var>', 'take the Redis password from this environment variable')
+    .option('--tls-ca <file>', 'PEM CA bundle for a rediss:// --redis (default: the system CAs)')
+    .option('--tls-cert <file>', 'PEM client certificate for a rediss:// --redis whose nodes ask for one')
+    .option('--tls-key <file>', 'its private key')
     .option('--source-metrics <url>', "the source's metrics endpoint (host:port or URL): adds live link state and offset")
     .option('--sink-metrics <url>', "a sink's metrics endpoint; repeat for each sink instance: adds apply latency", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--group <id>', 'the sink consumer group (default tandem-sink-<dc>)')
     .option('--peers <dcs>', 'peer DCs whose changes topics the sink reads (default: every tandem.*.changes but this DC\'s)', parseDcList)
     .option('--json', 'print one JSON object')
     .action(async (opts: StatusCliOptions) => {
-      const target = opts.redis === undefined ? undefined : parseRedisUrl(opts.redis, { passwordEnv: opts.redisPasswordEnv });
+      const target =
+        opts.redis === undefined
+          ? undefined
+          : parseRedisUrl(opts.redis, { passwordEnv: opts.redisPasswordEnv, tls: { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey } });
       const settings = kafkaFromOptions(opts);
       const kafka = statusKafka(settings);
       const admin = kafka.admin();

@@ -15,6 +15,9 @@ interface VerifyCliOptions {
   a: string;
   b: string;
   aPasswordEnv?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   bPasswordEnv?: string;
   mode: VerifyMode;
   match: string;
@@ -39,6 +42,9 @@ export function registerVerifyCommand(program: Command): void {
     .requiredOption('--b <url>', 'cluster b, same form')
     .option('--a-password-env <var>', "take a's password from this environment variable")
     .option('--b-password-env <var>', "take b's password from this environment variable")
+    .option('--tls-ca <file>', 'PEM CA bundle for rediss:// targets (default: the system CAs)')
+    .option('--tls-cert <file>', 'PEM client certificate for rediss:// targets whose nodes ask for one')
+    .option('--tls-key <file>', 'its private key')
     .option('--mode <mode>', 'full (value and TTL), length (type and length) or exists (type only)', parseChoice('--mode', VERIFY_MODES), 'full')
     .option('--match <pattern>', 'compare only keys matching this SCAN pattern', '*')
     .option('--rounds <n>', 're-check rounds for keys that differ (1 = no re-check)', parsePositiveInt('--rounds', 100), 3)
@@ -52,8 +58,9 @@ export function registerVerifyCommand(program: Command): void {
     .option('--json', 'print one JSON object instead of the human summary')
     .action(async (opts: VerifyCliOptions) => {
       // URLs are parsed here, not by commander: its error message would echo the value, password included.
-      const ta = parseRedisUrl(opts.a, { passwordEnv: opts.aPasswordEnv });
-      const tb = parseRedisUrl(opts.b, { passwordEnv: opts.bPasswordEnv });
+      const tlsFiles = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey };
+      const ta = parseRedisUrl(opts.a, { passwordEnv: opts.aPasswordEnv, tls: opts.a.startsWith('rediss:') ? tlsFiles : undefined });
+      const tb = parseRedisUrl(opts.b, { passwordEnv: opts.bPasswordEnv, tls: opts.b.startsWith('rediss:') ? tlsFiles : undefined });
       const say = (line: string) => {
         if (!opts.json) process.stdout.write(`${line}\n`);
       };

@@ -182,6 +182,33 @@ describe('security: TLS, ACL users and SASL on every hop', () => {
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain('rediss://tandem-source:***@');
     for (const out of [status.stdout, failed.stdout, failed.stderr]) expectNoSecrets(out);
+
+    // With the CA and a client certificate the tools reach mutual-TLS nodes: verify compares
+    // both clusters, status reads each master's offset.
+    const tlsArgs = ['--tls-ca', stack.certs.ca, '--tls-cert', stack.certs.clientCert, '--tls-key', stack.certs.clientKey];
+    const toolEnv = { ...env, TANDEM_TEST_ADMIN_PASSWORD: PASSWORDS.admin };
+    const url = (which: 'a' | 'b') => `rediss://default@${clusterPorts(stack.clusters[which]).map((p) => `127.0.0.1:${p}`).join(',')}`;
+    const verify = spawnSync(
+      process.execPath,
+      [CLI, 'verify', '--a', url('a'), '--b', url('b'), '--a-password-env', 'TANDEM_TEST_ADMIN_PASSWORD', '--b-password-env', 'TANDEM_TEST_ADMIN_PASSWORD', '--match', '*sec*', '--json', ...tlsArgs],
+      { encoding: 'utf8', env: toolEnv, timeout: 120_000 },
+    );
+    expect(verify.stderr).toBe('');
+    expect(verify.status).toBe(0);
+    const report = JSON.parse(verify.stdout) as { differing: number; compared: number };
+    expect(report.differing).toBe(0);
+    expect(report.compared).toBeGreaterThan(100);
+    const withRedis = spawnSync(
+      process.execPath,
+      [CLI, 'status', '--dc', 'sa', '--config', cfg, '--redis', url('a'), '--redis-password-env', 'TANDEM_TEST_ADMIN_PASSWORD', '--json', ...tlsArgs],
+      { encoding: 'utf8', env: toolEnv, timeout: 120_000 },
+    );
+    expect(withRedis.stderr).toBe('');
+    expect(withRedis.status).toBe(0);
+    const links = (JSON.parse(withRedis.stdout) as { links: { master?: { masterReplOffset: number } }[] }).links;
+    expect(links).toHaveLength(3);
+    expect(links.every((l) => typeof l.master?.masterReplOffset === 'number')).toBe(true);
+    for (const out of [verify.stdout, withRedis.stdout]) expectNoSecrets(out);
     await source.kill('SIGTERM');
     await sink.kill('SIGTERM');
   });

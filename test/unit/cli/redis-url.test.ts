@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nodeOptions, parseRedisUrl, redactUrls } from '../../../services/cli/redis-url';
 import { TandemError } from '../../../services/shared/errors';
 
@@ -55,6 +58,28 @@ describe('parseRedisUrl', () => {
     const o = nodeOptions(parseRedisUrl('rediss://u:p@h:1'));
     expect(o).toMatchObject({ username: 'u', password: 'p', tls: {}, lazyConnect: true });
     expect(nodeOptions(parseRedisUrl('redis://h:1')).tls).toBeUndefined();
+  });
+
+  it('reads the --tls-* files into the TLS options of a rediss:// target', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tandem-tls-'));
+    for (const f of ['ca.pem', 'c.pem', 'k.pem']) writeFileSync(join(dir, f), `${f} bytes`);
+    const o = nodeOptions(parseRedisUrl('rediss://h:1', { tls: { ca: join(dir, 'ca.pem'), cert: join(dir, 'c.pem'), key: join(dir, 'k.pem') } }));
+    expect(o.tls).toEqual({ ca: Buffer.from('ca.pem bytes'), cert: Buffer.from('c.pem bytes'), key: Buffer.from('k.pem bytes') });
+  });
+
+  it.each([
+    ['redis://h:1', { ca: '/x' }, /--tls-ca is for TLS targets: write rediss:\/\/h:1/],
+    ['rediss://h:1', { cert: '/x' }, /--tls-cert and --tls-key go together/],
+    ['rediss://h:1', { ca: '/no/such/file' }, /cannot read --tls-ca \/no\/such\/file/],
+  ])('refuses %s with %j as a usage error', (url, tls, message) => {
+    let err: unknown;
+    try {
+      parseRedisUrl(url, { tls });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as TandemError).code).toBe('USAGE');
+    expect((err as Error).message).toMatch(message);
   });
 });
 
