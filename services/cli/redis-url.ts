@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import type { Command } from 'commander';
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { TandemError, errorMessage } from '../shared/errors';
 
@@ -65,9 +66,30 @@ export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: Node
   }
   const userPart = username !== undefined || password !== undefined ? `${username ?? ''}${password !== undefined ? ':***' : ''}@` : '';
   const display = `${scheme}://${userPart}${hosts}`;
-  const files = o.tls ?? {};
+  const tlsOptions = readTlsFiles(o.tls ?? {}, scheme === 'rediss', display);
+  return { tls: scheme === 'rediss', tlsOptions, username, password, seeds, display };
+}
+
+/** Adds --tls-ca, --tls-cert and --tls-key to a command, for its rediss:// URLs. */
+export function addTlsOptions(command: Command, what: string): Command {
+  return command
+    .option('--tls-ca <file>', `PEM CA bundle for ${what} (default: the system CAs)`)
+    .option('--tls-cert <file>', `PEM client certificate for ${what}, when the nodes ask for one`)
+    .option('--tls-key <file>', 'the private key of --tls-cert');
+}
+
+export function tlsFilesOf(opts: { tlsCa?: string; tlsCert?: string; tlsKey?: string }): TlsFiles {
+  return { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey };
+}
+
+/**
+ * The TLS options of a rediss:// URL from the --tls-* files, or undefined when
+ * none is given. Files for a plain redis:// URL are a usage error, not ignored.
+ */
+export function readTlsFiles(files: TlsFiles, tls: boolean, display: string): ConnectionOptions | undefined {
   const given = Object.entries(files).filter(([, v]) => v !== undefined);
-  if (given.length > 0 && scheme !== 'rediss') throw usage(`--tls-${given[0][0]} is for TLS targets: write ${display.replace(/^redis:/, 'rediss:')}`);
+  if (given.length === 0) return undefined;
+  if (!tls) throw usage(`--tls-${given[0][0]} is for TLS targets: write ${display.replace(/^redis:/, 'rediss:')}`);
   if ((files.cert === undefined) !== (files.key === undefined)) throw usage('--tls-cert and --tls-key go together (the client certificate and its key)');
   const read = (what: string, path: string | undefined) => {
     if (path === undefined) return undefined;
@@ -77,8 +99,7 @@ export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: Node
       throw usage(`cannot read --tls-${what} ${path}: ${errorMessage(err)}`);
     }
   };
-  const tlsOptions = given.length > 0 ? { ca: read('ca', files.ca), cert: read('cert', files.cert), key: read('key', files.key) } : undefined;
-  return { tls: scheme === 'rediss', tlsOptions, username, password, seeds, display };
+  return { ca: read('ca', files.ca), cert: read('cert', files.cert), key: read('key', files.key) };
 }
 
 /** Hides the password of every redis:// or rediss:// URL in a text (errors, logs). */

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { TandemError } from '../../shared/errors';
+import { addTlsOptions, readTlsFiles, redactUrls, tlsFilesOf } from '../redis-url';
 import { topicsOf } from '../../shared/kafka-client';
 import { readPartitions } from '../../shared/partition-reader';
 import { keySlot, slotPartition } from '../../shared/slot';
@@ -23,6 +24,9 @@ interface AuditOptions {
   until?: number;
   follow?: boolean;
   redis?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   maxValueBytes?: number;
   stats?: boolean;
   json?: boolean;
@@ -31,8 +35,7 @@ interface AuditOptions {
 }
 
 export function registerAuditCommand(program: Command): void {
-  program
-    .command('audit')
+  addTlsOptions(program.command('audit'), 'a rediss:// --redis')
     .description("list, in order, every event that touched a key: time, origin, kind, partition/offset and the command; reads only the partition of the key's slot")
     .requiredOption('--dc <dc>', 'the DC whose change log to read: tandem.<dc>.changes', parseDc)
     .requiredOption('--key <key>', 'the key (UTF-8 text, or base64 with --key-base64)')
@@ -56,7 +59,8 @@ async function runAudit(opts: AuditOptions): Promise<void> {
   if (opts.follow && opts.until !== undefined) throw new TandemError('USAGE', '--follow and --until exclude each other');
   const settings = kafkaFromOptions(opts);
   const maxBytes = opts.maxValueBytes ?? (opts.json ? 4096 : 64);
-  const table = opts.redis !== undefined ? await readCommandTable(opts.redis) : undefined;
+  const tls = readTlsFiles(tlsFilesOf(opts), opts.redis?.startsWith('rediss:') === true, redactUrls(opts.redis ?? 'redis://'));
+  const table = opts.redis !== undefined ? await readCommandTable(opts.redis, tls) : undefined;
   const topic = topicsOf(opts.dc).changes;
   const kafka = toolKafka(settings, 'audit');
 

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { TandemError } from '../../shared/errors';
+import { addTlsOptions, readTlsFiles, redactUrls, tlsFilesOf } from '../redis-url';
 import { topicsOf } from '../../shared/kafka-client';
 import { createLogger } from '../../shared/logger';
 import { readPartitions, type PartitionRange } from '../../shared/partition-reader';
@@ -49,6 +50,10 @@ interface ReplayOptions {
   dryRun?: boolean;
   resume?: boolean;
   redis?: string;
+  targetPasswordEnv?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   progress: 'auto' | 'bar' | 'log' | 'none';
   maxCommandsPerTransaction: number;
   json?: boolean;
@@ -59,8 +64,7 @@ interface ReplayOptions {
 const parseOrigin = (v: string) => (v === 'any' ? v : parseDc(v));
 
 export function registerReplayCommand(program: Command): void {
-  program
-    .command('replay')
+  addTlsOptions(program.command('replay'), 'a rediss:// --target or --redis')
     .description('re-apply history from tandem.<dc>.changes to a target (cluster or node), to a file, or count it with --dry-run')
     .requiredOption('--dc <dc>', 'the DC whose change log to replay: tandem.<dc>.changes', parseDc)
     .requiredOption('--from <position>', 'start: earliest | latest | ISO time | relative time (-15m) | partition:offset[,…] (only those partitions)', (v) => parsePosition(v))
@@ -71,6 +75,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--slot-range <a-b>', 'only events of these slots (inclusive); reads only the partitions holding them', parseSlotRange)
     .option('--no-snapshots', 'skip snapshot events (RESTORE … REPLACE of full resyncs)')
     .option('--target <url>', 'apply to this Redis: redis://[user:pass@]host:port (a cluster node or a single node)')
+    .option('--target-password-env <var>', "take the --target's password from this environment variable")
     .option('--out <file>', 'write the commands to FILE ("-" for stdout) instead of applying them')
     .addOption(new Option('--format <format>', 'format of --out: resp (for redis-cli --pipe) or jsonl').choices(['resp', 'jsonl']).default('resp'))
     .option('--markers', 'with --out --format resp: wrap each event in MULTI + the anti-loop marker like the sink does')
@@ -91,6 +96,14 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
   if (opts.resume && opts.target === undefined) throw new TandemError('USAGE', '--resume needs --target');
   if (opts.markers && (opts.out === undefined || opts.format !== 'resp')) throw new TandemError('USAGE', '--markers needs --out with --format resp');
   if (opts.target !== undefined) parseRedisUrl(opts.target);
+  const tlsUrl = opts.target ?? opts.redis;
+  const tls = readTlsFiles(tlsFilesOf(opts), tlsUrl?.startsWith('rediss:') === true, redactUrls(tlsUrl ?? 'redis://'));
+  let targetPassword: string | undefined;
+  if (opts.targetPasswordEnv !== undefined) {
+    if (opts.target === undefined) throw new TandemError('USAGE', '--target-password-env needs --target');
+    targetPassword = process.env[opts.targetPasswordEnv];
+    if (targetPassword === undefined) throw new TandemError('USAGE', `environment variable ${opts.targetPasswordEnv} (the --target password) is not set`);
+  }
   const keyPattern = opts.key === undefined ? undefined : opts.keyBase64 ? Buffer.from(opts.key, 'base64') : Buffer.from(opts.key, 'utf8');
   const settings = kafkaFromOptions(opts);
   const topic = topicsOf(opts.dc).changes;
@@ -120,11 +133,11 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
   // 2. Where the events go.
   const log = createLogger('replay', { level: process.env.TANDEM_LOG_LEVEL ?? 'warn', destination: process.stderr });
   const commandSource = opts.redis ?? (keyPattern ? opts.target : undefined);
-  const table = keyPattern && commandSource ? await readCommandTable(commandSource) : undefined;
+  const table = keyPattern && commandSource ? await readCommandTable(commandSource, commandSource.startsWith('rediss:') ? tls : undefined, commandSource === opts.target ? targetPassword : undefined) : undefined;
   let output: ReplayOutput;
   let description: string;
   if (opts.target !== undefined) {
-    const t = await TargetOutput.open({ url: opts.target, resume: opts.resume === true, maxCommandsPerTransaction: opts.maxCommandsPerTransaction, maxTransactionBytes: 16 * 1024 * 1024, log });
+    const t = await TargetOutput.open({ url: opts.target, password: targetPassword, tls, resume: opts.resume === true, maxCommandsPerTransaction: opts.maxCommandsPerTransaction, maxTransactionBytes: 16 * 1024 * 1024, log });
     output = t;
     description = t.description;
   } else if (opts.out !== undefined) {

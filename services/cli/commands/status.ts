@@ -4,7 +4,7 @@ import { TandemError, errorMessage } from '../../shared/errors';
 import { kafkaConfig, topicsOf, type KafkaSettings } from '../../shared/kafka-client';
 import { loadCheckpoints } from '../../source/kafka/checkpoints';
 import { kafkaFromOptions, parseDc, parseDcList } from '../options';
-import { openRedisTarget, parseRedisUrl, redactUrls, type OpenTarget } from '../redis-url';
+import { addTlsOptions, openRedisTarget, parseRedisUrl, redactUrls, tlsFilesOf, type OpenTarget } from '../redis-url';
 import { linkRows, readMasters } from '../status/links';
 import { peersFromTopics, readPartitions } from '../status/partitions';
 import { scrape, type Sample } from '../status/prometheus';
@@ -33,17 +33,14 @@ interface StatusCliOptions {
 }
 
 export function registerStatusCommand(program: Command): void {
-  program
-    .command('status')
+  addTlsOptions(program.command('status'), 'a rediss:// --redis')
     .description("a DC's replica links (offsets, byte gap, last full resync) and its sink group's lag per partition")
     .requiredOption('--dc <dc>', 'the DC to report on', parseDc)
     .option('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
     .option('--config <file>', 'take the kafka section of this config file')
     .option('--redis <url>', "the DC's cluster, redis[s]://[user[:password]@]host:port[,…]: adds each master's offset and the byte gap")
     .option('--redis-password-env <var>', 'take the Redis password from this environment variable')
-    .option('--tls-ca <file>', 'PEM CA bundle for a rediss:// --redis (default: the system CAs)')
-    .option('--tls-cert <file>', 'PEM client certificate for a rediss:// --redis whose nodes ask for one')
-    .option('--tls-key <file>', 'its private key')
+
     .option('--source-metrics <url>', "the source's metrics endpoint (host:port or URL): adds live link state and offset")
     .option('--sink-metrics <url>', "a sink's metrics endpoint; repeat for each sink instance: adds apply latency", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--group <id>', 'the sink consumer group (default tandem-sink-<dc>)')
@@ -53,7 +50,7 @@ export function registerStatusCommand(program: Command): void {
       const target =
         opts.redis === undefined
           ? undefined
-          : parseRedisUrl(opts.redis, { passwordEnv: opts.redisPasswordEnv, tls: { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey } });
+          : parseRedisUrl(opts.redis, { passwordEnv: opts.redisPasswordEnv, tls: tlsFilesOf(opts) });
       const settings = kafkaFromOptions(opts);
       const kafka = statusKafka(settings);
       const admin = kafka.admin();

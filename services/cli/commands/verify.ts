@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { parseChoice, parseFiniteDuration, parsePositiveInt } from '../options';
-import { openRedisTarget, parseRedisUrl, type OpenTarget } from '../redis-url';
+import { addTlsOptions, openRedisTarget, parseRedisUrl, tlsFilesOf, type OpenTarget } from '../redis-url';
 import { DIFF_KINDS, VERIFY_MODES, type VerifyMode } from '../verify/classify';
 import { verifyClusters, type RoundResult, type VerifyResult } from '../verify/rounds';
 
@@ -35,16 +35,13 @@ interface VerifyCliOptions {
 const SHOWN_DEFAULT = 20;
 
 export function registerVerifyCommand(program: Command): void {
-  program
-    .command('verify')
+  addTlsOptions(program.command('verify'), 'rediss:// targets')
     .description('compare two clusters key by key in both directions; exit 1 if keys still differ after the last round')
     .requiredOption('--a <url>', 'cluster a: redis[s]://[user[:password]@]host:port[,host:port…] (a single node may be standalone)')
     .requiredOption('--b <url>', 'cluster b, same form')
     .option('--a-password-env <var>', "take a's password from this environment variable")
     .option('--b-password-env <var>', "take b's password from this environment variable")
-    .option('--tls-ca <file>', 'PEM CA bundle for rediss:// targets (default: the system CAs)')
-    .option('--tls-cert <file>', 'PEM client certificate for rediss:// targets whose nodes ask for one')
-    .option('--tls-key <file>', 'its private key')
+
     .option('--mode <mode>', 'full (value and TTL), length (type and length) or exists (type only)', parseChoice('--mode', VERIFY_MODES), 'full')
     .option('--match <pattern>', 'compare only keys matching this SCAN pattern', '*')
     .option('--rounds <n>', 're-check rounds for keys that differ (1 = no re-check)', parsePositiveInt('--rounds', 100), 3)
@@ -58,7 +55,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--json', 'print one JSON object instead of the human summary')
     .action(async (opts: VerifyCliOptions) => {
       // URLs are parsed here, not by commander: its error message would echo the value, password included.
-      const tlsFiles = { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey };
+      const tlsFiles = tlsFilesOf(opts);
       const ta = parseRedisUrl(opts.a, { passwordEnv: opts.aPasswordEnv, tls: opts.a.startsWith('rediss:') ? tlsFiles : undefined });
       const tb = parseRedisUrl(opts.b, { passwordEnv: opts.bPasswordEnv, tls: opts.b.startsWith('rediss:') ? tlsFiles : undefined });
       const say = (line: string) => {

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import Redis, { type RedisOptions } from 'ioredis';
 import { TandemError, errorMessage } from '../../shared/errors';
@@ -118,6 +119,10 @@ class SingleNodeRouter {
 
 export interface TargetOptions {
   url: string;
+  /** overrides a password in the URL (--target-password-env) */
+  password?: string;
+  /** CA and client certificate for a rediss:// target (--tls-*) */
+  tls?: ConnectionOptions;
   /** read existing markers and skip what they cover (resume an interrupted replay) */
   resume: boolean;
   maxCommandsPerTransaction: number;
@@ -143,7 +148,8 @@ export class TargetOutput implements ReplayOutput {
 
   static async open(o: TargetOptions): Promise<TargetOutput> {
     const u = parseRedisUrl(o.url);
-    const options: RedisOptions = { username: u.username, password: u.password, tls: u.tls ? {} : undefined, db: u.db };
+    if (o.tls && !u.tls) throw new TandemError('USAGE', '--tls-* options are for a rediss:// --target');
+    const options: RedisOptions = { username: u.username, password: o.password ?? u.password, tls: u.tls ? (o.tls ?? {}) : undefined, db: u.db };
     const probe = new Redis({ ...options, host: u.host, port: u.port, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined); // the connect() below reports it
     let cluster: boolean;

@@ -209,6 +209,26 @@ describe('security: TLS, ACL users and SASL on every hop', () => {
     expect(links).toHaveLength(3);
     expect(links.every((l) => typeof l.master?.masterReplOffset === 'number')).toBe(true);
     for (const out of [verify.stdout, withRedis.stdout]) expectNoSecrets(out);
+
+    // Recovery through mutual TLS: replay one key of a's history into b, and audit it with the
+    // command table read over TLS.
+    await b.del('sec:live:7');
+    const replay = spawnSync(
+      process.execPath,
+      [CLI, 'replay', '--dc', 'sa', '--config', cfg, '--from', 'earliest', '--key', 'sec:live:7', '--target', `rediss://default@127.0.0.1:${clusterPorts(stack.clusters.b)[0]}`, '--target-password-env', 'TANDEM_TEST_ADMIN_PASSWORD', '--progress', 'none', '--json', ...tlsArgs],
+      { encoding: 'utf8', env: toolEnv, timeout: 120_000 },
+    );
+    expect(replay.stderr).toBe('');
+    expect(replay.status).toBe(0);
+    expect(await b.get('sec:live:7')).toBe('v7');
+    const audit = spawnSync(
+      process.execPath,
+      [CLI, 'audit', '--dc', 'sa', '--config', cfg, '--key', 'sec:live:7', '--redis', `rediss://default:${PASSWORDS.admin}@127.0.0.1:${clusterPorts(stack.clusters.a)[0]}`, '--json', ...tlsArgs],
+      { encoding: 'utf8', env: toolEnv, timeout: 120_000 },
+    );
+    expect(audit.status).toBe(0);
+    expect(audit.stdout).toContain('sec:live:7');
+    for (const out of [replay.stdout, audit.stdout, audit.stderr]) expectNoSecrets(out);
     await source.kill('SIGTERM');
     await sink.kill('SIGTERM');
   });
