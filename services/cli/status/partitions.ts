@@ -1,6 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { TandemError } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
+import { readPartitions as readRanges } from '../../shared/partition-reader';
 
 /**
  * The sink group's position on each partition of the peers' changes topics.
@@ -67,70 +68,36 @@ export async function readPartitions(kafka: Kafka, admin: Admin, groupId: string
 
 /**
  * Counts the records a read_committed consumer sees in [from, to) of each
- * partition. A partition is done when a record at `to - 2` or later was seen
- * (the last offset may be a commit marker); the read ends when every
- * partition is done, or nothing has arrived for `idleMs` after joining (the
- * rest are markers or aborted records only). A partition not finished by
- * `timeoutMs` is left out, and its raw gap stays (approximate).
+ * partition, with the shared range reader: a partition is done when the
+ * consumer's position (batch last offsets, transaction markers included)
+ * reaches `to`. A partition not finished by `timeoutMs` is left out, and its
+ * raw gap stays (approximate).
  */
 export async function countDataRecords(
   kafka: Kafka,
   topic: string,
   ranges: { partition: number; from: bigint; to: bigint }[],
-  o: { idleMs?: number; timeoutMs?: number } = {},
+  o: { timeoutMs?: number } = {},
 ): Promise<Map<number, number>> {
-  const idleMs = o.idleMs ?? 1500;
   const counts = new Map<number, number>(ranges.map((r) => [r.partition, 0]));
-  const pending = new Set(ranges.map((r) => r.partition));
-  const consumer = kafka.consumer({
-    groupId: `tandem-status-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
-    readUncommitted: false,
-    maxWaitTimeInMs: 200,
-    allowAutoTopicCreation: false,
-  });
-  await consumer.connect();
-  let finished = false;
+  const position = new Map<number, bigint>();
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), o.timeoutMs ?? 20_000);
   try {
-    await consumer.subscribe({ topic, fromBeginning: false });
-    await new Promise<void>((resolve, reject) => {
-      let idle: NodeJS.Timeout | undefined;
-      const done = () => {
-        finished = true;
-        clearTimeout(timer);
-        clearTimeout(idle);
-        resolve();
-      };
-      const armIdle = () => {
-        clearTimeout(idle);
-        idle = setTimeout(done, idleMs);
-      };
-      const timer = setTimeout(() => {
-        // Still receiving at the deadline: the pending partitions' counts are partial, so drop them.
-        for (const p of pending) counts.delete(p);
-        done();
-      }, o.timeoutMs ?? 20_000);
-      consumer.on(consumer.events.GROUP_JOIN, armIdle);
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const range = ranges.find((r) => r.partition === batch.partition);
-            if (finished || !range || !pending.has(batch.partition)) return;
-            for (const m of batch.messages) {
-              const off = BigInt(m.offset);
-              if (off >= range.from && off < range.to) counts.set(batch.partition, (counts.get(batch.partition) ?? 0) + 1);
-              if (off + 2n >= range.to) pending.delete(batch.partition);
-            }
-            if (pending.size === 0) done();
-            else armIdle();
-          },
-        })
-        .catch(reject);
-      for (const r of ranges) consumer.seek({ topic, partition: r.partition, offset: r.from.toString() });
+    await readRanges(kafka, {
+      topic,
+      ranges,
+      groupPrefix: 'tandem-status',
+      signal: deadline.signal,
+      onMessages: (partition, messages) => {
+        counts.set(partition, (counts.get(partition) ?? 0) + messages.length);
+      },
+      onPosition: (partition, next) => position.set(partition, next),
     });
   } finally {
-    await consumer.disconnect();
+    clearTimeout(timer);
   }
-  // Partitions still pending after the idle wait hold only markers or aborted records past what was seen.
+  // Unfinished at the deadline: a partial count would understate the lag, so drop it.
+  for (const r of ranges) if (r.from < r.to && (position.get(r.partition) ?? r.from) < r.to) counts.delete(r.partition);
   return counts;
 }
