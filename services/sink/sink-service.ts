@@ -108,6 +108,7 @@ export class SinkService {
       };
       this.resolveDone = resolve;
     });
+    let previous: Record<string, number[]> = {};
     this.consumer = new SinkConsumer({
       kafka,
       groupId: s.groupId ?? `tandem-sink-${config.dc}`,
@@ -134,6 +135,17 @@ export class SinkService {
           if (dropped > 0) log.info({ topic, dropped }, 'dropped partial big keys of revoked partitions (their new owner re-reads them)');
         }
         for (const topic of assemblers.keys()) m.assignedPartitions.set({ topic }, (assignment[topic] ?? []).length);
+        // Partitions now owned by another sink: their lag and offset are that sink's to report.
+        // A stale series here would show lag that no one is working off (and fire alerts).
+        for (const [topic, partitions] of Object.entries(previous)) {
+          const owned = new Set(assignment[topic] ?? []);
+          for (const p of partitions) {
+            if (owned.has(p)) continue;
+            m.lag.remove({ topic, partition: String(p) });
+            m.committedOffset.remove({ topic, partition: String(p) });
+          }
+        }
+        previous = assignment;
       },
       onCommit: (topic, partition, offset) => m.committedOffset.set({ topic, partition: String(partition) }, Number(offset)),
       onFatal: (err) => this.failed?.(TandemError.wrap('KAFKA_UNAVAILABLE', 'the Kafka consumer stopped', err)),
