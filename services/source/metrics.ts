@@ -25,7 +25,7 @@ export function sourceMetrics(registry: Registry) {
       registers,
     }),
     bufferedBytes: new Gauge({ name: 'tandem_source_buffered_bytes', help: 'encoded events waiting for the next commit', registers }),
-    commandsDropped: new Counter({ name: 'tandem_source_commands_not_published_total', help: 'stream commands deliberately not published, per reason (policy table): publish-disabled, never-replicated', labelNames: ['reason'], registers }),
+    commandsDropped: new Counter({ name: 'tandem_source_commands_not_published_total', help: 'stream commands deliberately not published, per reason: publish-disabled, never-replicated (policy table), too-large-other-origin (over max.message.bytes, another DC\'s write)', labelNames: ['reason'], registers }),
     anomalies: new Counter({ name: 'tandem_source_anomalies_total', help: 'events published with a warning: cross-slot-transaction, reserved-key-write, unknown-command, keyless-command', labelNames: ['code'], registers }),
   };
 }

@@ -5,7 +5,7 @@ import { connectNode } from '../shared/redis-connect';
 import type { Registry } from 'prom-client';
 import { resolveSecret } from '../shared/config';
 import { TandemError, errorMessage } from '../shared/errors';
-import { createKafka, kafkaConnectError } from '../shared/kafka-client';
+import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client';
 import type { Logger } from '../shared/logger';
 import { changesMaxMessageBytes, changesPartitions } from '../shared/topics';
 import { CommandTable } from './commands/command-table';
@@ -13,10 +13,13 @@ import { EventBuilder } from './commands/event-builder';
 import { OncePerClusterFilter } from './commands/once-per-cluster';
 import type { SourceConfig } from './config';
 import { loadCheckpoints } from './kafka/checkpoints';
-import { ChangePublisher } from './kafka/publisher';
+import { ChangePublisher, RECORD_BATCH_OVERHEAD } from './kafka/publisher';
 import { LinkRunner } from './link-runner';
 import { sourceMetrics, type SourceMetrics } from './metrics';
 import { readTopology } from './topology/cluster-topology';
+
+/** A chunk event's bytes besides its payload slice: key, fields, headers (keys themselves are rarely over a few KiB). */
+const CHUNK_EVENT_OVERHEAD = 64 * 1024;
 
 /**
  * The source connector of one DC: one replica link per master of the local
@@ -76,6 +79,14 @@ export class SourceService {
     } finally {
       await admin.disconnect();
     }
+    // A big key's chunk events must fit the topic, or the first big key of a full sync would stop the source.
+    if (config.source.maxEventPayloadBytes + CHUNK_EVENT_OVERHEAD > maxMessageBytes - RECORD_BATCH_OVERHEAD) {
+      throw new TandemError(
+        'CONFIG_INVALID',
+        `source.maxEventPayloadBytes (${config.source.maxEventPayloadBytes}) does not fit ${topicsOf(config.dc).changes}, whose max.message.bytes is ${maxMessageBytes}: ` +
+          `lower source.maxEventPayloadBytes below ${maxMessageBytes - RECORD_BATCH_OVERHEAD - CHUNK_EVENT_OVERHEAD}, or raise the topic's max.message.bytes`,
+      );
+    }
 
     const m = this.metrics;
     this.publisher = new ChangePublisher({
@@ -87,6 +98,7 @@ export class SourceService {
       commitIntervalMs: config.source.commitIntervalMs,
       maxBufferedBytes: config.source.maxBufferedBytes,
       maxMessageBytes,
+      onSkipped: (event) => m.commandsDropped.inc({ reason: 'too-large-other-origin' }, Math.max(1, event.commands.length)),
       onCommit: ({ ms, eventsByKind }) => {
         m.commits.inc();
         m.commitSeconds.observe(ms / 1000);

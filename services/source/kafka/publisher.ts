@@ -35,6 +35,8 @@ export interface PublisherOptions {
   maxBufferedBytes: number;
   /** The changes topic's max.message.bytes: the largest record batch Kafka takes for it. */
   maxMessageBytes: number;
+  /** An oversize event of another DC's origin was left out of the topic (no sink applies it). */
+  onSkipped?: (event: ChangeEvent, bytes: number) => void;
   /** Called after each commit, for metrics. */
   onCommit?: (info: { events: number; bytes: number; checkpoints: number; ms: number; eventsByKind: Record<string, number> }) => void;
   onCommitError?: (err: Error) => void;
@@ -134,16 +136,29 @@ export class ChangePublisher {
   async append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointRecord; retire?: string }): Promise<void> {
     if (this.fatal) throw this.fatal;
     const value = encodeChangeEvent(event);
+    const message = { key: event.slot >= 0 ? String(event.slot) : null, value, headers: changeEventHeaders(event), timestamp: String(event.capturedAt) };
+    const size = recordSize(message);
     const limit = this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD;
-    if (value.length > limit) {
+    if (size > limit) {
+      const key = event.commands[0]?.[1]?.toString('latin1').slice(0, 100);
+      const what = `a ${event.kind} event of ${size} bytes (slot ${event.slot}, key ${JSON.stringify(key)}, origin ${event.origin}, offset ${event.replOffset})`;
+      if (event.origin !== this.o.dc) {
+        // Typically a peer's big key that our sink wrote as one RESTORE. No sink
+        // applies an event of another DC's origin from this topic (the origin
+        // rule), and that DC's own topic holds the write; so leave it out rather
+        // than stop replicating this DC. Logged and counted: this topic's history
+        // (audit, replay --origin any) lacks it.
+        this.o.log.warn({ bytes: size, limit, slot: event.slot, key, origin: event.origin, offset: event.replOffset }, `${what} exceeds ${this.topic}'s max.message.bytes; left out (another DC's write, applied from its own topic)`);
+        this.o.onSkipped?.(event, size);
+        if (checkpoint) this.setCheckpoint(checkpoint.key, checkpoint.record, checkpoint.retire);
+        return;
+      }
       // Kafka would refuse it on every retry and the source would stall for
       // good; stop instead, with the fix. The checkpoint has not moved past
       // this event, so a restart after the fix resumes with it: nothing is lost.
-      const key = event.commands[0]?.[1]?.toString('latin1').slice(0, 100);
       const err = new TandemError(
         'EVENT_TOO_LARGE',
-        `a ${event.kind} event of ${value.length} bytes (slot ${event.slot}, key ${JSON.stringify(key)}, ` +
-          `offset ${event.replOffset}) is larger than ${this.topic} takes (max.message.bytes ${this.o.maxMessageBytes}, ` +
+        `${what} is larger than ${this.topic} takes (max.message.bytes ${this.o.maxMessageBytes}, ` +
           `less ${RECORD_BATCH_OVERHEAD} for framing). Raise max.message.bytes on ${this.topic} ` +
           '(and the brokers\' message.max.bytes / replica.fetch.max.bytes if lower), then restart the source: ' +
           'it resumes from its last checkpoint, so nothing is lost',
@@ -152,11 +167,7 @@ export class ChangePublisher {
       throw err;
     }
     const partition = eventPartition(event, this.o.partitions);
-    this.pending.append(
-      { key: event.slot >= 0 ? String(event.slot) : null, value, partition, headers: changeEventHeaders(event), timestamp: String(event.capturedAt) },
-      event.kind,
-      value.length,
-    );
+    this.pending.append({ ...message, partition }, event.kind, value.length);
     if (checkpoint) this.setCheckpoint(checkpoint.key, checkpoint.record, checkpoint.retire);
     while (this.pending.bytes >= this.o.maxBufferedBytes && !this.fatal) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -265,18 +276,34 @@ export class ChangePublisher {
   }
 }
 
+/** A record's bytes in a batch: value, key, headers, plus its varint framing (at most ~64 bytes). */
+export function recordSize(m: { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, unknown> }): number {
+  let n = 64 + byteLength(m.value) + byteLength(m.key ?? null);
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += Buffer.byteLength(k) + 8 + byteLength(v as string | Buffer | null);
+  return n;
+}
+
+function byteLength(v: string | Buffer | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+}
+
 /**
- * Cuts messages into sends of at most `maxCount` messages and `maxBytes` of
- * values. kafkajs puts a send's messages for one partition into one record
- * batch, and Kafka's max.message.bytes bounds the batch, not the record: two
- * 4 MiB chunk events of one key in one send would be refused together.
+ * Cuts messages into sends of at most `maxCount` messages and `maxBytes`
+ * (recordSize). kafkajs puts a send's messages for one partition into one
+ * record batch, and Kafka's max.message.bytes bounds the batch, not the
+ * record: two 4 MiB chunk events of one key in one send would be refused together.
  */
-export function sendSlices<T extends { value: Buffer | string | null }>(messages: T[], maxCount: number, maxBytes: number): T[][] {
+export function sendSlices<T extends { key?: string | Buffer | null; value: Buffer | string | null; headers?: Record<string, unknown> }>(
+  messages: T[],
+  maxCount: number,
+  maxBytes: number,
+): T[][] {
   const slices: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const m of messages) {
-    const size = m.value?.length ?? 0;
+    const size = recordSize(m);
     if (current.length > 0 && (current.length >= maxCount || bytes + size > maxBytes)) {
       slices.push(current);
       current = [];
