@@ -72,7 +72,8 @@ export const topicsOf = (dc: string) => ({
 });
 
 const KAFKA_AUTH_FAILURE = /SASL .*authentication failed|Authentication failed|SaslAuthenticate|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/i;
-const TLS_FAILURE = /certificate|self[- ]signed|SSL|TLS|EPROTO|wrong version number/i;
+// Failures that retrying never heals (a dropped handshake is not one of them).
+const TLS_FAILURE = /certificate|self[- ]signed|unable to (verify|get local issuer)|wrong version number|ERR_TLS_CERT|does not match certificate/i;
 
 /**
  * The error for a first connection to Kafka that failed: bad credentials and

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
@@ -23,7 +23,9 @@ import { launchService, waitReady, type SourceProcess } from './source-process';
  * (test/unit/docs/security-doc.test.ts compares them).
  */
 const OFFSET = Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
-export const SECURE_PORTS = { redisA: 21200 + OFFSET, redisB: 21300 + OFFSET, kafka: 24192 + OFFSET, kafkaController: 24193 + OFFSET, kafkaClients: 24194 + OFFSET };
+// Low bases: with the cluster bus at port + 10000, every port stays below Linux's ephemeral range (32768+) for any offset up to 2400.
+export const SECURE_PORTS = { redisA: 20200 + OFFSET, redisB: 20300 + OFFSET, kafka: 20492 + OFFSET, kafkaController: 20493 + OFFSET, kafkaClients: 20494 + OFFSET };
+if (SECURE_PORTS.redisB + 2 + 10000 >= 32768) throw new Error(`TANDEM_TEST_PORT_OFFSET ${OFFSET} puts the secure stack's cluster bus in the ephemeral port range`);
 
 export const PASSWORDS = {
   admin: 'admin-Secret-1',
@@ -82,6 +84,9 @@ export async function startSecureStack(log: (line: string) => void = () => {}): 
   const certs = makeCerts();
   const base = defaultStackSettings({});
   const dir = join(base.cacheDir, '..', `secure-stack${OFFSET ? `-${OFFSET}` : ''}`);
+  // A run that crashed may have left its processes behind, holding the ports: stop them first.
+  const stateFile = join(dir, 'processes.json');
+  if (existsSync(stateFile)) await Promise.all((JSON.parse(readFileSync(stateFile, 'utf8')) as StartedProcess[]).map((p) => stopProcess(p)));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const cluster = (name: 'a' | 'b', basePort: number): RedisClusterSettings => ({
@@ -123,6 +128,7 @@ export async function startSecureStack(log: (line: string) => void = () => {}): 
       ),
     );
     processes.push(...startRedisCluster(clusters.a, log), ...startRedisCluster(clusters.b, log));
+    writeFileSync(stateFile, JSON.stringify(processes));
     const kafka = processes[0];
     await Promise.all([
       createCluster(clusters.a, 60_000, processes),
