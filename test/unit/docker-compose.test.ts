@@ -189,10 +189,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  test('start order is the bootstrap: source-a, then sink-b, then source-b, then sink-a', () => {
+  test('start order is the bootstrap: source-a, then source-b on the empty b, then sink-b, then sink-a', () => {
     const dependsOn = (name: string) => Object.keys(compose.services[name].depends_on ?? {});
-    expect(dependsOn('sink-b')).toContain('source-a');
-    expect(dependsOn('source-b')).toContain('sink-b');
-    expect(dependsOn('sink-a')).toContain('source-b');
+    expect(dependsOn('source-b')).toContain('source-a');
+    expect(dependsOn('sink-b')).toContain('source-b');
+    expect(dependsOn('sink-a')).toContain('sink-b');
+    // Never the other way round: source-b started after b's seeding would re-publish a's data with origin b.
+    expect(dependsOn('source-b')).not.toContain('sink-b');
   });
 });
