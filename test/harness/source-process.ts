@@ -161,8 +161,11 @@ export async function waitCaughtUp(sp: SourceProcess, cluster: 'a' | 'b', timeou
       try {
         await r.connect();
         const offset = Number(/master_repl_offset:(\d+)/.exec(await r.info('replication'))?.[1]);
-        const links = await sp.metric('tandem_source_repl_offset');
-        if (links.includes(offset)) pending.delete(name);
+        // This master's own link (labelled with the address it started on); after a failover
+        // the link keeps its first label, so a promoted master is matched against every link.
+        const own = await sp.metric('tandem_source_repl_offset', { link: name });
+        const candidates = own.length > 0 ? own : await sp.metric('tandem_source_repl_offset');
+        if (candidates.includes(offset)) pending.delete(name);
       } finally {
         r.disconnect();
       }
