@@ -1,5 +1,35 @@
+import { readFileSync } from 'node:fs';
 import Redis, { type RedisOptions } from 'ioredis';
+import { resolveSecret } from './config';
+import type { BaseConfig } from './config-schema';
 import { TandemError, errorMessage } from './errors';
+
+/** The `redis` config section: the seeds, user, password and TLS of the local cluster. */
+export type RedisSettings = BaseConfig['redis'];
+
+/** The `host:port` entries of `redis.nodes`. */
+export function parseSeeds(nodes: string[]): { host: string; port: number }[] {
+  return nodes.map((n) => {
+    const i = n.lastIndexOf(':');
+    return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+  });
+}
+
+/** ioredis options (user, password, TLS) from the `redis` section, its secrets resolved. */
+export function redisOptionsOf(r: RedisSettings): RedisOptions {
+  return {
+    username: r.username,
+    password: r.password ? resolveSecret(r.password, 'redis.password') : undefined,
+    tls: r.tls
+      ? {
+          ca: r.tls.ca ? readFileSync(r.tls.ca) : undefined,
+          cert: r.tls.cert ? readFileSync(r.tls.cert) : undefined,
+          key: r.tls.key ? resolveSecret(r.tls.key, 'redis.tls.key') : undefined,
+          rejectUnauthorized: r.tls.rejectUnauthorized,
+        }
+      : undefined,
+  };
+}
 
 /**
  * A single-node ioredis connection for one-off commands (topology, INFO,

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import type { RedisOptions } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { resolveSecret } from '../shared/config';
 import { TandemError, errorMessage } from '../shared/errors';
 import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client';
-import { isRedisAuthFailure } from '../shared/redis-connect';
+import { isRedisAuthFailure, parseSeeds, redisOptionsOf } from '../shared/redis-connect';
 import type { Logger } from '../shared/logger';
 import { changesPartitions } from '../shared/topics';
 import { loadCheckpoints } from '../source/kafka/checkpoints';
@@ -57,7 +54,7 @@ export class SinkService {
     const kafka = createKafka(config.kafka, `sink-${config.dc}`, log.child({ module: 'kafka' }));
     await this.checkTopics(kafka);
 
-    this.router = new ClusterRouter(config.redis.nodes.map(parseHostPort), redisOptions(config), log.child({ module: 'router' }));
+    this.router = new ClusterRouter(parseSeeds(config.redis.nodes), redisOptionsOf(config.redis), log.child({ module: 'router' }));
     await this.router.refresh().catch((err: unknown) => {
       const text = errorMessage(err);
       if (isRedisAuthFailure(text)) {
@@ -211,25 +208,4 @@ export class SinkService {
       await admin.disconnect();
     }
   }
-}
-
-function parseHostPort(n: string): { host: string; port: number } {
-  const i = n.lastIndexOf(':');
-  return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
-}
-
-function redisOptions(config: SinkConfig): RedisOptions {
-  const r = config.redis;
-  return {
-    username: r.username,
-    password: r.password ? resolveSecret(r.password, 'redis.password') : undefined,
-    tls: r.tls
-      ? {
-          ca: r.tls.ca ? readFileSync(r.tls.ca) : undefined,
-          cert: r.tls.cert ? readFileSync(r.tls.cert) : undefined,
-          key: r.tls.key ? resolveSecret(r.tls.key, 'redis.tls.key') : undefined,
-          rejectUnauthorized: r.tls.rejectUnauthorized,
-        }
-      : undefined,
-  };
 }

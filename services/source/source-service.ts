@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import type * as tls from 'node:tls';
 import type { RedisOptions } from 'ioredis';
-import { connectNode } from '../shared/redis-connect';
+import { connectNode, parseSeeds, redisOptionsOf } from '../shared/redis-connect';
 import type { Registry } from 'prom-client';
-import { resolveSecret } from '../shared/config';
 import { TandemError, errorMessage } from '../shared/errors';
 import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client';
 import type { Logger } from '../shared/logger';
@@ -120,20 +117,8 @@ export class SourceService {
     this.publisher.knowCommitted(checkpoints.keys());
     log.info({ partitions, checkpoints: checkpoints.size }, 'publisher ready; checkpoints loaded');
 
-    const seeds = config.redis.nodes.map((n) => {
-      const i = n.lastIndexOf(':');
-      return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
-    });
-    const password = config.redis.password ? resolveSecret(config.redis.password, 'redis.password') : undefined;
-    const tlsOptions: tls.ConnectionOptions | undefined = config.redis.tls
-      ? {
-          ca: config.redis.tls.ca ? readFileSync(config.redis.tls.ca) : undefined,
-          cert: config.redis.tls.cert ? readFileSync(config.redis.tls.cert) : undefined,
-          key: config.redis.tls.key ? resolveSecret(config.redis.tls.key, 'redis.tls.key') : undefined,
-          rejectUnauthorized: config.redis.tls.rejectUnauthorized,
-        }
-      : undefined;
-    const redisOptions: RedisOptions = { username: config.redis.username, password, tls: tlsOptions };
+    const seeds = parseSeeds(config.redis.nodes);
+    const redisOptions = redisOptionsOf(config.redis);
     const shards = await readTopology(seeds, redisOptions);
     if (shards.length === 0) throw new TandemError('REDIS_UNAVAILABLE', `the cluster at ${config.redis.nodes.join(',')} has no master serving slots`);
     const commands = await readCommandTable(shards[0].master, redisOptions);
@@ -156,8 +141,8 @@ export class SourceService {
           seeds,
           redisOptions,
           username: config.redis.username,
-          password,
-          tls: tlsOptions,
+          password: redisOptions.password,
+          tls: redisOptions.tls,
           listeningPort: this.listeningPort,
           partitions,
           checkpoints,
