@@ -78,15 +78,26 @@ export function addTlsOptions(command: Command, what: string): Command {
     .option('--tls-key <file>', 'the private key of --tls-cert');
 }
 
-export function tlsFilesOf(opts: { tlsCa?: string; tlsCert?: string; tlsKey?: string }): TlsFiles {
+export interface TlsCliOptions {
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+export function tlsFilesOf(opts: TlsCliOptions): TlsFiles {
   return { ca: opts.tlsCa, cert: opts.tlsCert, key: opts.tlsKey };
+}
+
+/** The TLS options the --tls-* files give `url` (a rediss:// one), or undefined when none is given. */
+export function tlsOptionsFor(url: string | undefined, opts: TlsCliOptions): ConnectionOptions | undefined {
+  return readTlsFiles(tlsFilesOf(opts), url?.startsWith('rediss:') === true, redactUrls(url ?? 'redis://'));
 }
 
 /**
  * The TLS options of a rediss:// URL from the --tls-* files, or undefined when
  * none is given. Files for a plain redis:// URL are a usage error, not ignored.
  */
-export function readTlsFiles(files: TlsFiles, tls: boolean, display: string): ConnectionOptions | undefined {
+function readTlsFiles(files: TlsFiles, tls: boolean, display: string): ConnectionOptions | undefined {
   const given = Object.entries(files).filter(([, v]) => v !== undefined);
   if (given.length === 0) return undefined;
   if (!tls) throw usage(`--tls-${given[0][0]} is for TLS targets: write ${display.replace(/^redis:/, 'rediss:')}`);

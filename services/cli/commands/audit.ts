@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { TandemError } from '../../shared/errors';
-import { addTlsOptions, readTlsFiles, redactUrls, tlsFilesOf } from '../redis-url';
+import { addTlsOptions, tlsOptionsFor, type TlsCliOptions } from '../redis-url';
 import { topicsOf } from '../../shared/kafka-client';
 import { readPartitions } from '../../shared/partition-reader';
 import { keySlot, slotPartition } from '../../shared/slot';
@@ -16,7 +16,7 @@ import { kafkaFromOptions, parseDc, parsePositiveInt } from '../options';
  * touched K, in order, read from the one partition that holds K's slot.
  * Exit codes: 0 events found, 1 none (or a failure), 2 usage.
  */
-interface AuditOptions {
+interface AuditOptions extends TlsCliOptions {
   dc: string;
   key: string;
   keyBase64?: boolean;
@@ -24,9 +24,6 @@ interface AuditOptions {
   until?: number;
   follow?: boolean;
   redis?: string;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
   maxValueBytes?: number;
   stats?: boolean;
   json?: boolean;
@@ -59,7 +56,7 @@ async function runAudit(opts: AuditOptions): Promise<void> {
   if (opts.follow && opts.until !== undefined) throw new TandemError('USAGE', '--follow and --until exclude each other');
   const settings = kafkaFromOptions(opts);
   const maxBytes = opts.maxValueBytes ?? (opts.json ? 4096 : 64);
-  const tls = readTlsFiles(tlsFilesOf(opts), opts.redis?.startsWith('rediss:') === true, redactUrls(opts.redis ?? 'redis://'));
+  const tls = tlsOptionsFor(opts.redis, opts);
   const table = opts.redis !== undefined ? await readCommandTable(opts.redis, tls) : undefined;
   const topic = topicsOf(opts.dc).changes;
   const kafka = toolKafka(settings, 'audit');

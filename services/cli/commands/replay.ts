@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { TandemError } from '../../shared/errors';
-import { addTlsOptions, readTlsFiles, redactUrls, tlsFilesOf } from '../redis-url';
+import { addTlsOptions, tlsOptionsFor, type TlsCliOptions } from '../redis-url';
 import { topicsOf } from '../../shared/kafka-client';
 import { createLogger } from '../../shared/logger';
 import { readPartitions, type PartitionRange } from '../../shared/partition-reader';
@@ -34,7 +34,7 @@ import { ReplaySummary } from '../replay/summary';
  * explains the semantics (origins, markers, snapshots, replaying twice).
  * Exit codes: 0 all applied, 1 some event rejected or a failure, 2 usage.
  */
-interface ReplayOptions {
+interface ReplayOptions extends TlsCliOptions {
   dc: string;
   from: PositionSpec;
   to?: PositionSpec;
@@ -51,9 +51,6 @@ interface ReplayOptions {
   resume?: boolean;
   redis?: string;
   targetPasswordEnv?: string;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
   progress: 'auto' | 'bar' | 'log' | 'none';
   maxCommandsPerTransaction: number;
   json?: boolean;
@@ -96,8 +93,7 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
   if (opts.resume && opts.target === undefined) throw new TandemError('USAGE', '--resume needs --target');
   if (opts.markers && (opts.out === undefined || opts.format !== 'resp')) throw new TandemError('USAGE', '--markers needs --out with --format resp');
   if (opts.target !== undefined) parseRedisUrl(opts.target);
-  const tlsUrl = opts.target ?? opts.redis;
-  const tls = readTlsFiles(tlsFilesOf(opts), tlsUrl?.startsWith('rediss:') === true, redactUrls(tlsUrl ?? 'redis://'));
+  const tls = tlsOptionsFor(opts.target ?? opts.redis, opts);
   let targetPassword: string | undefined;
   if (opts.targetPasswordEnv !== undefined) {
     if (opts.target === undefined) throw new TandemError('USAGE', '--target-password-env needs --target');

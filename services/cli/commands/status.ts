@@ -4,7 +4,7 @@ import { TandemError, errorMessage } from '../../shared/errors';
 import { kafkaConfig, topicsOf, type KafkaSettings } from '../../shared/kafka-client';
 import { loadCheckpoints } from '../../source/kafka/checkpoints';
 import { kafkaFromOptions, parseDc, parseDcList } from '../options';
-import { addTlsOptions, openRedisTarget, parseRedisUrl, redactUrls, tlsFilesOf, type OpenTarget } from '../redis-url';
+import { addTlsOptions, openRedisTarget, parseRedisUrl, redactUrls, tlsFilesOf, type OpenTarget, type TlsCliOptions } from '../redis-url';
 import { linkRows, readMasters } from '../status/links';
 import { peersFromTopics, readPartitions } from '../status/partitions';
 import { scrape, type Sample } from '../status/prometheus';
@@ -16,15 +16,12 @@ import { renderStatus, type SinkView, type StatusReport } from '../status/render
  * committed offsets, INFO replication, /metrics), so it runs from any machine
  * that reaches Kafka (and Redis, for the byte gap).
  */
-interface StatusCliOptions {
+interface StatusCliOptions extends TlsCliOptions {
   dc: string;
   brokers?: string;
   config?: string;
   redis?: string;
   redisPasswordEnv?: string;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
   sourceMetrics?: string;
   sinkMetrics: string[];
   group?: string;

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { parseChoice, parseFiniteDuration, parsePositiveInt } from '../options';
-import { addTlsOptions, openRedisTarget, parseRedisUrl, tlsFilesOf, type OpenTarget } from '../redis-url';
+import { addTlsOptions, openRedisTarget, parseRedisUrl, tlsFilesOf, type OpenTarget, type TlsCliOptions } from '../redis-url';
 import { DIFF_KINDS, VERIFY_MODES, type VerifyMode } from '../verify/classify';
 import { verifyClusters, type RoundResult, type VerifyResult } from '../verify/rounds';
 
@@ -11,13 +11,10 @@ import { verifyClusters, type RoundResult, type VerifyResult } from '../verify/r
  * re-checking differences over several rounds. Exit 0 when nothing differs
  * after the last round, 1 when something does (or on failure), 2 on usage.
  */
-interface VerifyCliOptions {
+interface VerifyCliOptions extends TlsCliOptions {
   a: string;
   b: string;
   aPasswordEnv?: string;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
   bPasswordEnv?: string;
   mode: VerifyMode;
   match: string;

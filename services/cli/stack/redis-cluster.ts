@@ -157,9 +157,7 @@ export async function clusterState(port: number, s: Pick<RedisClusterSettings, '
 
 function connect(port: number, s: Pick<RedisClusterSettings, 'extraArgs' | 'tls'>): Redis {
   const password = passwordOf(s);
-  const tls = s.tls
-    ? { ca: readFileSync(s.tls.caFile), cert: readFileSync(s.tls.client.certFile), key: readFileSync(s.tls.client.keyFile) }
-    : undefined;
+  const tls = s.tls ? clientTlsOptions(s.tls) : undefined;
   const r = new Redis({ host: '127.0.0.1', port, password, tls, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
   // A node still starting refuses connections; the failed command reports it to waitFor.
   r.on('error', () => undefined);
@@ -179,6 +177,11 @@ function passwordOf(s: Pick<RedisClusterSettings, 'extraArgs'>): string | undefi
   const args = s.extraArgs ?? [];
   const i = args.indexOf('--requirepass');
   return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Node TLS options of a client of a TLS cluster: its CA and the client certificate. */
+export function clientTlsOptions(t: RedisTlsFiles): { ca: Buffer; cert: Buffer; key: Buffer } {
+  return { ca: readFileSync(t.caFile), cert: readFileSync(t.client.certFile), key: readFileSync(t.client.keyFile) };
 }
 
 /** redis-cli's TLS flags for a TLS cluster; none for a plaintext one. */
