@@ -6,7 +6,7 @@ import { Cluster } from 'ioredis';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { stringify } from 'yaml';
 import { startKafka, waitForKafka } from '../../services/cli/stack/kafka';
-import { clusterPorts, createCluster, startRedisCluster, type RedisClusterSettings } from '../../services/cli/stack/redis-cluster';
+import { clientTlsOptions, clusterPorts, createCluster, startRedisCluster, type RedisClusterSettings } from '../../services/cli/stack/redis-cluster';
 import { exitReason, stopProcess, type StartedProcess } from '../../services/cli/stack/processes';
 import { defaultStackSettings } from '../../services/cli/stack/stack';
 import { ensureTopics } from '../../services/shared/topics';
@@ -142,13 +142,17 @@ export async function startSecureStack(log: (line: string) => void = () => {}): 
   return { certs, clusters, kafkaBrokers: [`127.0.0.1:${SECURE_PORTS.kafkaClients}`], processes, stop };
 }
 
+/** TLS options of a client of the secure clusters (CA and client certificate). */
+export function clientTls(stack: SecureStack): { ca: Buffer; cert: Buffer; key: Buffer } {
+  return clientTlsOptions(stack.clusters.a.tls!);
+}
+
 /** An admin client of a TLS cluster (the `default` user). */
 export function adminCluster(stack: SecureStack, which: 'a' | 'b'): Cluster {
   const c = stack.clusters[which];
-  const tls = { ca: readFileSync(stack.certs.ca), cert: readFileSync(stack.certs.clientCert), key: readFileSync(stack.certs.clientKey) };
   return new Cluster(
     clusterPorts(c).map((port) => ({ host: '127.0.0.1', port })),
-    { redisOptions: { password: PASSWORDS.admin, tls }, enableAutoPipelining: false },
+    { redisOptions: { password: PASSWORDS.admin, tls: clientTls(stack) }, enableAutoPipelining: false },
   );
 }
 

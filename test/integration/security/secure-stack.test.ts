@@ -1,12 +1,12 @@
 import Redis, { type Cluster } from 'ioredis';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { clusterPorts } from '../../../services/cli/stack/redis-cluster';
 import { topicsOf } from '../../../services/shared/kafka-client';
 import { compareClusters } from '../../harness/cluster-compare';
 import {
   adminCluster,
+  clientTls,
   createSecureTopics,
   PASSWORDS,
   secureKafka,
@@ -66,7 +66,7 @@ async function aclDenials(stack: SecureStack, which: 'a' | 'b'): Promise<string[
       host: '127.0.0.1',
       port,
       password: PASSWORDS.admin,
-      tls: { ca: readFileSync(stack.certs.ca), cert: readFileSync(stack.certs.clientCert), key: readFileSync(stack.certs.clientKey) },
+      tls: clientTls(stack),
     });
     try {
       const entries = (await r.call('ACL', 'LOG')) as unknown[][];
@@ -118,7 +118,7 @@ describe('security: TLS, ACL users and SASL on every hop', () => {
   };
 
   it('the least-privilege users can do no more than their job', async () => {
-    const tls = { ca: readFileSync(stack.certs.ca), cert: readFileSync(stack.certs.clientCert), key: readFileSync(stack.certs.clientKey) };
+    const tls = clientTls(stack);
     const port = clusterPorts(stack.clusters.a)[0];
     const as = (username: string, password: string) => new Redis({ host: '127.0.0.1', port, username, password, tls, lazyConnect: true });
     const source = as('tandem-source', PASSWORDS.source);
