@@ -1,8 +1,6 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { testEndpoints } from './endpoints';
-import { CLI, launchService, waitReady, type SourceProcess } from './source-process';
+import { CLI, createDcTopics, launchService, startSource, waitReady, writeServiceConfig, type SourceProcess } from './source-process';
 
 // Topic creation retries transient metadata errors itself (ensureTopics).
 export { createDcTopics } from './source-process';
@@ -27,30 +25,13 @@ export interface StartSinkOptions {
 
 export async function startSink(opts: StartSinkOptions): Promise<SinkProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const e = testEndpoints();
-  const seeds = opts.cluster === 'b' ? e.redisB : e.redisA;
-  const dir = mkdtempSync(join(tmpdir(), `tandem-sink-${opts.dc}-`));
   const httpPort = nextPort++;
-  const config = join(dir, 'sink.yaml');
-  writeFileSync(
-    config,
-    [
-      `dc: ${opts.dc}`,
-      'kafka:',
-      `  brokers: [${e.kafkaBrokers.join(', ')}]`,
-      'redis:',
-      `  nodes: [${seeds.map((s) => `${s.host}:${s.port}`).join(', ')}]`,
-      'http:',
-      '  host: 127.0.0.1',
-      `  port: ${httpPort}`,
-      'log:',
-      '  level: info',
-      'sink:',
-      `  peers: [${opts.peers.join(', ')}]`,
-      '  sessionTimeoutMs: 6000',
-      ...(opts.sinkLines ?? []).map((l) => `  ${l}`),
-    ].join('\n'),
-  );
+  const { dir, config } = writeServiceConfig('sink', opts.dc, opts.cluster, httpPort, [
+    'sink:',
+    `  peers: [${opts.peers.join(', ')}]`,
+    '  sessionTimeoutMs: 6000',
+    ...(opts.sinkLines ?? []).map((l) => `  ${l}`),
+  ]);
   const logFile = join(dir, 'sink.log');
   const launch = async (): Promise<SinkProcess> => {
     const sp: SinkProcess = { ...launchService('sink', opts.dc, config, httpPort, logFile), restart: launch };
@@ -64,3 +45,16 @@ export function waitSinkReady(sp: SourceProcess, timeoutMs = 60_000): Promise<vo
   return waitReady(sp, timeoutMs, 'sink');
 }
 
+
+/**
+ * Both directions between DC `a` on cluster a and DC `b` on cluster b: their
+ * topics, then a source and a sink per DC, pushed onto `procs` as each starts
+ * (so the caller's afterAll stops whatever started), in the order source(a),
+ * source(b), sink(a), sink(b).
+ */
+export async function startBothWays(a: string, b: string, procs: (SourceProcess | SinkProcess)[]): Promise<void> {
+  await createDcTopics(a);
+  await createDcTopics(b);
+  procs.push(await startSource({ dc: a, cluster: 'a' }), await startSource({ dc: b, cluster: 'b' }));
+  procs.push(await startSink({ dc: a, cluster: 'a', peers: [b] }), await startSink({ dc: b, cluster: 'b', peers: [a] }));
+}

@@ -48,15 +48,27 @@ let nextPort = 29500 + Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
 
 export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extraYaml?: string; waitReady?: boolean }): Promise<SourceProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const e = testEndpoints();
-  const seeds = opts.cluster === 'b' ? e.redisB : e.redisA;
-  const dir = mkdtempSync(join(tmpdir(), `tandem-source-${opts.dc}-`));
   const httpPort = nextPort++;
-  const config = join(dir, 'source.yaml');
+  const { dir, config } = writeServiceConfig('source', opts.dc, opts.cluster ?? 'a', httpPort, [opts.extraYaml ?? '']);
+  const sp = launchService('source', opts.dc, config, httpPort, join(dir, 'source.log'));
+  if (opts.waitReady !== false) await waitReady(sp);
+  return sp;
+}
+
+/**
+ * Writes a service's config for the test stack into a fresh folder: its DC,
+ * the test Kafka, the seeds of cluster `cluster`, its HTTP port, then `extra`
+ * YAML lines (e.g. a `sink:` section).
+ */
+export function writeServiceConfig(kind: 'source' | 'sink', dc: string, cluster: 'a' | 'b', httpPort: number, extra: string[]): { dir: string; config: string } {
+  const e = testEndpoints();
+  const seeds = cluster === 'b' ? e.redisB : e.redisA;
+  const dir = mkdtempSync(join(tmpdir(), `tandem-${kind}-${dc}-`));
+  const config = join(dir, `${kind}.yaml`);
   writeFileSync(
     config,
     [
-      `dc: ${opts.dc}`,
+      `dc: ${dc}`,
       'kafka:',
       `  brokers: [${e.kafkaBrokers.join(', ')}]`,
       'redis:',
@@ -66,12 +78,10 @@ export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extra
       `  port: ${httpPort}`,
       'log:',
       '  level: info',
-      opts.extraYaml ?? '',
+      ...extra,
     ].join('\n'),
   );
-  const sp = launchService('source', opts.dc, config, httpPort, join(dir, 'source.log'));
-  if (opts.waitReady !== false) await waitReady(sp);
-  return sp;
+  return { dir, config };
 }
 
 /**

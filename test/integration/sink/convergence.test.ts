@@ -2,8 +2,8 @@ import type { Cluster } from 'ioredis';
 import { keySlot } from '../../../services/shared/slot';
 import { compareClusters } from '../../harness/cluster-compare';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { readEvents, sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { startBothWays, type SinkProcess } from '../../harness/sink-process';
+import { readEvents, sleep, type SourceProcess } from '../../harness/source-process';
 import { mixedWorkload } from '../../harness/workload';
 
 /**
@@ -28,10 +28,7 @@ describe('sink: two DCs converge both ways, without echo', () => {
   });
 
   test('mixed concurrent writes in both DCs converge and every write is applied exactly once', async () => {
-    await createDcTopics(A);
-    await createDcTopics(B);
-    procs.push(await startSource({ dc: A, cluster: 'a' }), await startSource({ dc: B, cluster: 'b' }));
-    procs.push(await startSink({ dc: A, cluster: 'a', peers: [B] }), await startSink({ dc: B, cluster: 'b', peers: [A] }));
+    await startBothWays(A, B, procs);
     ca = clusterClient('a');
     cb = clusterClient('b');
     const run = `${Date.now()}`;

@@ -1,9 +1,9 @@
 import Redis, { type Cluster } from 'ioredis';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
+import { startBothWays, type SinkProcess } from '../../harness/sink-process';
 import { changeEventHeaders, encodeChangeEvent, EVENT_FLAGS, type ChangeEvent } from '../../../services/shared/change-event';
 import { topicsOf } from '../../../services/shared/kafka-client';
-import { kafka, readEvents, sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { kafka, readEvents, sleep, type SourceProcess } from '../../harness/source-process';
 
 /**
  * FUNCTION LOAD (once-per-cluster) reaches every master of the other cluster
@@ -25,10 +25,7 @@ describe('sink: keyless commands', () => {
   });
 
   test('FUNCTION LOAD on every master of a is loaded on every master of b, once, and never comes back', async () => {
-    await createDcTopics(A);
-    await createDcTopics(B);
-    procs.push(await startSource({ dc: A, cluster: 'a' }), await startSource({ dc: B, cluster: 'b' }));
-    procs.push(await startSink({ dc: A, cluster: 'a', peers: [B] }), await startSink({ dc: B, cluster: 'b', peers: [A] }));
+    await startBothWays(A, B, procs);
     ca = clusterClient('a');
     cb = clusterClient('b');
     // nodes('master') is empty until the client has read the slots.

@@ -3,8 +3,8 @@ import type Redis from 'ioredis';
 import { runCli } from '../../harness/cli-run';
 import { compareClusters, scanKeys } from '../../harness/cluster-compare';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { readEvents, sleep, startSource, waitCaughtUp, type SourceProcess } from '../../harness/source-process';
+import { startBothWays, type SinkProcess } from '../../harness/sink-process';
+import { readEvents, sleep, waitCaughtUp, type SourceProcess } from '../../harness/source-process';
 import { mixedWorkload } from '../../harness/workload';
 
 /**
@@ -45,10 +45,7 @@ describe('tandem replay', () => {
   };
 
   beforeAll(async () => {
-    await createDcTopics(A);
-    await createDcTopics(B);
-    procs.push(await startSource({ dc: A, cluster: 'a' }), await startSource({ dc: B, cluster: 'b' }));
-    procs.push(await startSink({ dc: A, cluster: 'a', peers: [B] }), await startSink({ dc: B, cluster: 'b', peers: [A] }));
+    await startBothWays(A, B, procs);
     ca = clusterClient('a');
     cb = clusterClient('b');
 
