@@ -21,8 +21,8 @@ import { createReadStream, createWriteStream, existsSync, statSync, unlinkSync }
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Crc64 } from '../services/source/rdb/crc64';
-import { RdbParser } from '../services/source/rdb/parser';
+import { Crc64 } from '../services/rdb/crc64';
+import { RdbParser } from '../services/rdb/parser';
 import { arg, peakRssMiB, printMachine } from './lib/machine';
 
 const GOAL_MB_S = 200;

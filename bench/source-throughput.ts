@@ -2,7 +2,7 @@
  * Source throughput: how many commands per second the source captures from
  * the masters' replication streams and commits to Kafka.
  *
- *   npm run bench -- source-throughput [--requests 100000] [--partitions 64] [--drain-timeout-s 120] [--loads pipe-spread,redis-benchmark] [--cpu-prof | --v8-prof] [--cli dist/services/cli/index.js] [--keep-stack]
+ *   npm run bench -- source-throughput [--requests 100000] [--partitions 64] [--drain-timeout-s 120] [--loads pipe-spread,redis-benchmark] [--cpu-prof | --v8-prof] [--cli dist/services/bin/tandem.js] [--keep-stack]
  *
  * 1. Starts a dedicated local stack (Kafka 31092/31093, cluster a on 33000+,
  *    cluster b on 33100+, state in .tandem/bench-stack) and creates the
@@ -409,7 +409,7 @@ export async function main(argv: string[]): Promise<void> {
     // The source, attached to the empty cluster; then each load again.
     if (profile) mkdirSync(profDir, { recursive: true });
     // --cli runs another build of the source (an A/B of a change) against the same stack and loads.
-    const cli = resolve(arg(argv, '--cli', join(packageRoot(), 'dist/services/cli/index.js')));
+    const cli = resolve(arg(argv, '--cli', join(packageRoot(), 'dist/services/bin/tandem.js')));
     log(`source: ${cli}`);
     child = startSource(dir, stack.endpoints.kafkaBrokers, stack.endpoints.redisA, cli, profile, profDir);
     const httpPort = await Promise.race([child.port, sleep(60_000).then(() => Promise.reject(new Error('source did not serve /metrics within 60 s')))]);

@@ -17,7 +17,7 @@ export interface ServiceChild {
 
 export interface ServiceChildOptions {
   kind: 'source' | 'sink';
-  /** the built CLI, dist/services/cli/index.js */
+  /** the built CLI, dist/services/bin/tandem.js */
   cli: string;
   /** folder for the config and the log */
   dir: string;

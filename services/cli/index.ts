@@ -1,9 +1,9 @@
-#!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { TandemError } from '../shared/errors';
 import { packageRoot } from '../shared/paths';
+import { registerRdbCommand } from '../rdb/inspect-command';
 import { registerStackCommand } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommand } from './commands/topics';
@@ -11,15 +11,19 @@ import { registerReplayCommand } from './commands/replay';
 import { registerAuditCommand } from './commands/audit';
 import { registerVerifyCommand } from './commands/verify';
 import { registerStatusCommand } from './commands/status';
-import { registerSourceCommand } from '../source/main';
-import { registerSinkCommand } from '../sink/main';
-import { registerRdbCommand } from '../source/rdb/inspect-command';
+
+/**
+ * Registers a command the CLI does not own. The connectors (`source`, `sink`)
+ * come in this way from the executable (services/bin/tandem.ts), so the CLI
+ * never imports them: the tools depend on the event format, not on the source.
+ */
+export type RegisterCommand = (program: Command) => unknown;
 
 /**
  * The `tandem` command. Exit codes: 0 ok, 1 failure (or differences found),
  * 2 usage. Errors print one line; `--verbose` adds the stack trace.
  */
-export function buildProgram(): Command {
+export function buildProgram(connectors: readonly RegisterCommand[] = []): Command {
   const program = new Command()
     .name('tandem')
     .description('Active-active replication for Redis Cluster across data centers, through Kafka')
@@ -34,14 +38,13 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerVerifyCommand(program);
   registerStatusCommand(program);
-  registerSourceCommand(program);
-  registerSinkCommand(program);
+  for (const register of connectors) register(program);
   registerRdbCommand(program);
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: string[], connectors: readonly RegisterCommand[] = []): Promise<number> {
+  const program = buildProgram(connectors);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -59,14 +62,4 @@ export async function main(argv: string[]): Promise<number> {
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   }
-}
-
-if (require.main === module) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`tandem: unexpected failure: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -44,6 +44,16 @@ export const EVENT_FLAGS = {
   unknownCommand: 'unknown-command',
   /** PUBLISH / SPUBLISH, emitted only when enabled. */
   publish: 'publish',
+  /**
+   * A `snapshot` event carrying one piece of a RESTORE payload too big for one
+   * Kafka message, as one command `[key, bytes]`; more pieces or the last one follow.
+   */
+  payloadChunk: 'payload-chunk',
+  /**
+   * The RESTORE that ends a chunked payload: its payload argument is empty and
+   * the reader concatenates the key's preceding `payload-chunk` events into it.
+   */
+  payloadLast: 'payload-last',
 } as const;
 
 /** slot value of events that belong to no slot. */

@@ -1,7 +1,7 @@
 import { decodeChangeEvent, EVENT_FLAGS, readEventHeaders, type ChangeEvent } from '../shared/change-event';
 import { errorMessage } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../source/snapshot-sink';
+import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../shared/payload-chunk-flags';
 import type { ApplyItem, ItemOutcome, SourceRecord } from './apply/apply-item';
 import type { ControlApplier } from './apply/control-applier';
 import type { RestoreAssembler } from './apply/restore-assembler';

@@ -4,7 +4,7 @@ import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client
 import { isRedisAuthFailure, parseSeeds, redisOptionsOf } from '../shared/redis-connect';
 import type { Logger } from '../shared/logger';
 import { changesPartitions } from '../shared/topics';
-import { loadCheckpoints } from '../source/kafka/checkpoints';
+import { loadCheckpoints } from '../shared/checkpoint';
 import { ClusterRouter } from './apply/cluster-router';
 import { ControlApplier } from './apply/control-applier';
 import { MarkerCache } from './apply/marker-cache';

@@ -8,7 +8,7 @@ import type { EventBuilder } from './commands/event-builder';
 import type { OncePerClusterFilter } from './commands/once-per-cluster';
 import { itemFromReplicationEvent } from './commands/link-items';
 import type { LinkContext } from './commands/stream-items';
-import { matchCheckpoint, parseReplIds, type CheckpointRecord } from './kafka/checkpoints';
+import { matchCheckpoint, parseReplIds, type CheckpointRecord } from '../shared/checkpoint';
 import type { ChangePublisher } from './kafka/publisher';
 import { LINK_STATES, type SourceMetrics } from './metrics';
 import { backoffDelay } from './replication/backoff';

@@ -1,11 +1,23 @@
-import type { ChangeEvent } from '../shared/change-event';
+import { EVENT_FLAGS, type ChangeEvent } from '../shared/change-event';
 import type { Logger } from '../shared/logger';
+import { RdbParser } from '../rdb/parser';
+import type { RdbEvent, RdbKeyHeader } from '../rdb/events';
 import type { EventBuilder } from './commands/event-builder';
 import { itemFromRdbFunction, itemFromRdbKey } from './commands/link-items';
 import type { LinkContext } from './commands/stream-items';
-import { RdbParser } from './rdb/parser';
-import type { RdbEvent, RdbKeyHeader } from './rdb/events';
 import type { RdbSink } from './replication/types';
+
+export interface SnapshotSinkOptions {
+  builder: EventBuilder;
+  context: () => LinkContext;
+  publish: (events: ChangeEvent[]) => Promise<void>;
+  maxEventPayloadBytes: number;
+  log: Logger;
+  onBytes: (n: number) => void;
+  onKey: () => void;
+  /** Called when the whole RDB is parsed and published: the link may checkpoint at its offset. */
+  onComplete: (info: { replid: string; offset: number; keys: number; bytes: number }) => void;
+}
 
 /**
  * Turns the RDB of a full resync into snapshot events, as it streams in.
@@ -24,21 +36,6 @@ import type { RdbSink } from './replication/types';
  * The parser is pulled one event at a time while each is published, so memory
  * stays bounded by the parser's own bound plus one chunk.
  */
-export const FLAG_PAYLOAD_CHUNK = 'payload-chunk';
-export const FLAG_PAYLOAD_LAST = 'payload-last';
-
-export interface SnapshotSinkOptions {
-  builder: EventBuilder;
-  context: () => LinkContext;
-  publish: (events: ChangeEvent[]) => Promise<void>;
-  maxEventPayloadBytes: number;
-  log: Logger;
-  onBytes: (n: number) => void;
-  onKey: () => void;
-  /** Called when the whole RDB is parsed and published: the link may checkpoint at its offset. */
-  onComplete: (info: { replid: string; offset: number; keys: number; bytes: number }) => void;
-}
-
 export class SnapshotSink implements RdbSink {
   private parser: RdbParser | undefined;
   private replid = '';
@@ -119,7 +116,7 @@ export class SnapshotSink implements RdbSink {
         this.keys++;
         this.o.onKey();
         this.o.log.info({ key: ev.key.toString('latin1').slice(0, 200), payloadBytes: ev.payloadBytes }, 'large key sent as payload chunks');
-        await this.o.publish(this.build(ev, Buffer.alloc(0), [FLAG_PAYLOAD_LAST]));
+        await this.o.publish(this.build(ev, Buffer.alloc(0), [EVENT_FLAGS.payloadLast]));
         return;
       }
       case 'function':
@@ -136,7 +133,7 @@ export class SnapshotSink implements RdbSink {
     const rest = all.subarray(max);
     big.pending = rest.length > 0 ? [rest] : [];
     big.pendingBytes = rest.length;
-    const [restore] = this.build(big.header, Buffer.alloc(0), [FLAG_PAYLOAD_CHUNK]);
+    const [restore] = this.build(big.header, Buffer.alloc(0), [EVENT_FLAGS.payloadChunk]);
     restore.commands = [[big.header.key, Buffer.from(part)]];
     await this.o.publish([restore]);
   }

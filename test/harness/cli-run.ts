@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { CLI } from './source-process';
 
 /**
- * Runs the built CLI (`node dist/services/cli/index.js …`) to completion and
+ * Runs the built CLI (`node dist/services/bin/tandem.js …`) to completion and
  * returns its exit code and output, for end-to-end assertions. Asynchronous
  * (not spawnSync) so the test process's own clients keep running meanwhile.
  */

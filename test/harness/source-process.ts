@@ -16,7 +16,7 @@ import { testEndpoints } from './endpoints';
  * SIGKILL it like a crash would. Its stdout/stderr go to a log file kept for
  * the test's failure message.
  */
-export const CLI = join(__dirname, '../../dist/services/cli/index.js');
+export const CLI = join(__dirname, '../../dist/services/bin/tandem.js');
 
 export function kafka(): Kafka {
   return new Kafka({ clientId: 'tandem-test', brokers: testEndpoints().kafkaBrokers, logLevel: logLevel.NOTHING });

@@ -1,9 +1,8 @@
 import type { KafkaMessage } from 'kafkajs';
-import { decodeChangeEvent, type ChangeEvent } from '../../shared/change-event';
+import { decodeChangeEvent, EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
 import { errorMessage } from '../../shared/errors';
-import { decodePayload } from '../../source/rdb/decode';
-import { redisTypeOf } from '../../source/rdb/opcodes';
-import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../../source/snapshot-sink';
+import { decodePayload } from '../../rdb/decode';
+import { redisTypeOf } from '../../rdb/opcodes';
 import type { KeyExtractor } from './command-keys';
 import { argJson, readableValue, type ArgJson } from './render';
 
@@ -79,7 +78,7 @@ export class AuditCollector {
   private snapshot(e: ChangeEvent, partition: number, offset: string): AuditEntry | undefined {
     const argv = e.commands[0];
     if (argv === undefined) return undefined;
-    if (e.flags.includes(FLAG_PAYLOAD_CHUNK)) {
+    if (e.flags.includes(EVENT_FLAGS.payloadChunk)) {
       if (argv[0]?.equals(this.key) && argv[1] !== undefined) this.chunks.push(Buffer.from(argv[1]));
       return undefined;
     }
@@ -88,7 +87,7 @@ export class AuditCollector {
     if (!isRestore) return this.entry(e, partition, offset, e.commands); // rewrite mode: plain commands
     let full = argv;
     let chunks: number | undefined;
-    if (e.flags.includes(FLAG_PAYLOAD_LAST)) {
+    if (e.flags.includes(EVENT_FLAGS.payloadLast)) {
       full = argv.slice();
       full[3] = Buffer.concat(this.chunks);
       chunks = this.chunks.length;

@@ -1,4 +1,4 @@
-import type { CommandTable } from '../../source/commands/command-table';
+import type { CommandTable } from '../../commands/command-table';
 
 /**
  * Which arguments of a recorded command are keys. Events store argv only, so

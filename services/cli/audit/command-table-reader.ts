@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import Redis from 'ioredis';
 import { TandemError, errorMessage } from '../../shared/errors';
-import { CommandTable } from '../../source/commands/command-table';
+import { CommandTable } from '../../commands/command-table';
 import { parseRedisUrl } from '../replay/outputs';
 
 /** Reads `COMMAND` from one Redis node (for exact key extraction in audit and replay). */

@@ -1,4 +1,4 @@
-import type { RdbValue } from '../../source/rdb/value';
+import type { RdbValue } from '../../rdb/value';
 
 /**
  * Readable forms of the bytes in events. An argument is shown as text when it

@@ -88,7 +88,7 @@ async function runDemo(opts: { duration?: number; rate: number; keep?: boolean }
     for (const dc of ['a', 'b']) await ensureTopics(admin, { dc, partitions: 16, retentionMs: 24 * 3600 * 1000, replicationFactor: 1 });
     await admin.disconnect();
 
-    const cli = join(packageRoot(), 'dist', 'services', 'cli', 'index.js');
+    const cli = join(packageRoot(), 'dist', 'services', 'bin', 'tandem.js');
     const specs = [
       { name: 'source-a', kind: 'source', yaml: configYaml('a', e.kafkaBrokers, e.redisA, PORTS['source-a']) },
       { name: 'source-b', kind: 'source', yaml: configYaml('b', e.kafkaBrokers, e.redisB, PORTS['source-b']) },

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { Kafka, type Admin } from 'kafkajs';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { kafkaConfig, topicsOf, type KafkaSettings } from '../../shared/kafka-client';
-import { loadCheckpoints } from '../../source/kafka/checkpoints';
+import { loadCheckpoints } from '../../shared/checkpoint';
 import { kafkaFromOptions, parseDc, parseDcList } from '../options';
 import { addTlsOptions, openRedisTarget, parseRedisUrl, redactUrls, tlsFilesOf, type OpenTarget, type TlsCliOptions } from '../redis-url';
 import { linkRows, readMasters } from '../status/links';

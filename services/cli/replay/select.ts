@@ -2,7 +2,6 @@ import type { KafkaMessage } from 'kafkajs';
 import { decodeChangeEvent, EVENT_FLAGS, readEventHeaders, type ChangeEvent } from '../../shared/change-event';
 import { errorMessage } from '../../shared/errors';
 import { RestoreAssembler } from '../../sink/apply/restore-assembler';
-import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../../source/snapshot-sink';
 import type { KeyExtractor } from '../audit/command-keys';
 import type { SlotRange } from '../kafka-range';
 import { globMatch } from './glob';
@@ -106,7 +105,7 @@ export class ReplaySelector {
   private snapshot(partition: number, offset: bigint, event: ChangeEvent): ReplayItem | undefined {
     const argv = event.commands[0];
     if (argv === undefined) return this.skip('undecodable');
-    if (event.flags.includes(FLAG_PAYLOAD_CHUNK)) {
+    if (event.flags.includes(EVENT_FLAGS.payloadChunk)) {
       const [key, bytes] = argv;
       if (key === undefined || bytes === undefined) return this.skip('undecodable');
       if (this.o.keyPattern && !globMatch(this.o.keyPattern, key)) return this.skip('key');
@@ -116,7 +115,7 @@ export class ReplaySelector {
     const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
     const keys = isRestore ? [argv[1]] : event.commands.flatMap((c) => this.keysOf(c));
     if (this.o.keyPattern && !keys.some((k) => k !== undefined && globMatch(this.o.keyPattern!, k))) return this.skip('key');
-    if (!event.flags.includes(FLAG_PAYLOAD_LAST)) return { partition, offset, event, commands: event.commands };
+    if (!event.flags.includes(EVENT_FLAGS.payloadLast)) return { partition, offset, event, commands: event.commands };
     const c = this.assembler.complete(partition, argv);
     if (c.status === 'missing-chunks') return this.skip('incomplete-snapshot');
     if (c.status === 'overflow') return this.skip('snapshot-too-large');

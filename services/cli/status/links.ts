@@ -1,5 +1,4 @@
-import type { CheckpointRecord } from '../../source/kafka/checkpoints';
-import { matchCheckpoint, parseReplIds } from '../../source/kafka/checkpoints';
+import { matchCheckpoint, parseReplIds, type CheckpointRecord } from '../../shared/checkpoint';
 import type { OpenTarget } from '../redis-url';
 import type { Sample } from './prometheus';
 

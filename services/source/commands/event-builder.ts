@@ -25,8 +25,8 @@ import { EVENT_FLAGS, NO_SLOT, type ChangeEvent, type EventKind } from '../../sh
 import { TandemError } from '../../shared/errors';
 import { isReservedKey, parseMarkerKey, type MarkerKey } from '../../shared/marker';
 import { keySlot } from '../../shared/slot';
-import type { CommandTable } from './command-table';
-import { argIs } from './native-getkeys';
+import type { CommandTable } from '../../commands/command-table';
+import { argIs } from '../../commands/native-getkeys';
 import { effectiveAction, isTransactionFrame, policyFor, type PolicyOptions } from './policy';
 import { dedupeKeyOf, snapshotCommandsEvent, snapshotEvent, type EventStamp } from './snapshot-events';
 import type { CommandItem, LinkContext, StreamItem, TransactionItem } from './stream-items';

@@ -10,7 +10,7 @@
  * do not appear at all; EVAL/FCALL appear as their effects, wrapped in
  * MULTI/EXEC when there are several, bare when there is one.
  */
-import { argIs } from './native-getkeys';
+import { argIs } from '../../commands/native-getkeys';
 
 export type KeylessAction =
   /** dropped, never an event */

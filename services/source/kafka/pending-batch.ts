@@ -1,5 +1,5 @@
 import type { Message } from 'kafkajs';
-import type { CheckpointRecord } from './checkpoints';
+import type { CheckpointRecord } from '../../shared/checkpoint';
 
 /**
  * What the publisher has buffered and not yet committed: messages in append

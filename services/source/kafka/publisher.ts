@@ -3,7 +3,7 @@ import { changeEventHeaders, encodeChangeEvent, eventPartition, type ChangeEvent
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
-import { encodeCheckpoint, type CheckpointRecord } from './checkpoints';
+import { encodeCheckpoint, type CheckpointRecord } from '../../shared/checkpoint';
 import { PendingBatch } from './pending-batch';
 
 /**

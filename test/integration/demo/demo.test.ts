@@ -11,7 +11,7 @@ import { packageRoot } from '../../../services/shared/paths';
  * load in both, prints the live table, verifies both clusters hold the same
  * data, and stops everything it started.
  */
-const CLI = join(packageRoot(), 'dist', 'services', 'cli', 'index.js');
+const CLI = join(packageRoot(), 'dist', 'services', 'bin', 'tandem.js');
 const offset = Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
 const stateDir = join(packageRoot(), '.tandem', `demo-test-stack-${offset}`);
 

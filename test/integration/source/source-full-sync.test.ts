@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
+import { EVENT_FLAGS } from '../../../services/shared/change-event';
 import { slotTag } from '../../../services/shared/slot-tags';
-import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../../../services/source/snapshot-sink';
 import { readKey, sameContent } from '../../harness/compare';
 import { clusterClient } from '../../harness/endpoints';
 import { createDcTopics, readEvents, startSource, type SourceProcess } from '../../harness/source-process';
@@ -65,7 +65,7 @@ describe('source: full sync', () => {
       let chunked = 0;
       for (const e of events) {
         const [cmd] = e.commands;
-        if (e.flags.includes(FLAG_PAYLOAD_CHUNK)) {
+        if (e.flags.includes(EVENT_FLAGS.payloadChunk)) {
           const key = cmd[0].toString('latin1');
           chunks.set(key, [...(chunks.get(key) ?? []), cmd[1]]);
           continue;
@@ -74,7 +74,7 @@ describe('source: full sync', () => {
         if (!key.startsWith(`fs:${run}:`)) continue;
         expect(cmd[0].toString()).toBe('RESTORE');
         const argv = [...cmd];
-        if (e.flags.includes(FLAG_PAYLOAD_LAST)) {
+        if (e.flags.includes(EVENT_FLAGS.payloadLast)) {
           argv[3] = Buffer.concat(chunks.get(key) ?? []);
           chunks.delete(key);
           chunked++;

@@ -4,7 +4,7 @@ import { AuditCollector } from '../../../services/cli/audit/collect';
 import { builtinKeys } from '../../../services/cli/audit/command-keys';
 import { formatEntry } from '../../../services/cli/audit/format';
 import { argJson } from '../../../services/cli/audit/render';
-import { crc64 } from '../../../services/source/rdb/crc64';
+import { crc64 } from '../../../services/rdb/crc64';
 
 const b = (s: string) => Buffer.from(s);
 const KEY = 'user:{7}:name';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURE_DIR, loadFixture } from '../source/rdb/fixture-helpers';
+import { FIXTURE_DIR, loadFixture } from '../rdb/fixture-helpers';
 
 /*
  * `tandem rdb inspect` as a user runs it: the BUILT CLI (dist/), as a child
@@ -11,7 +11,7 @@ import { FIXTURE_DIR, loadFixture } from '../source/rdb/fixture-helpers';
  */
 
 const ROOT = join(__dirname, '../../..');
-const CLI = join(ROOT, 'dist/services/cli/index.js');
+const CLI = join(ROOT, 'dist/services/bin/tandem.js');
 const FIXTURE = join(FIXTURE_DIR, 'redis-7.2.6', 'cluster.rdb');
 
 function tandem(...args: string[]): { code: number | null; stdout: string; stderr: string } {

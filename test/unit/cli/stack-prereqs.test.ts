@@ -9,7 +9,7 @@ import { findOnPath } from '../../../services/cli/stack/prereqs';
  * naming the program and its package, and no stack trace. Runs the built CLI
  * (npm test builds first).
  */
-const CLI = join(__dirname, '../../../dist/services/cli/index.js');
+const CLI = join(__dirname, '../../../dist/services/bin/tandem.js');
 const PROGRAMS = ['java', 'mvn', 'redis-server', 'redis-cli'];
 
 function pathWithout(missing: string): string {

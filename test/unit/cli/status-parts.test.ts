@@ -2,7 +2,7 @@ import { linkRows } from '../../../services/cli/status/links';
 import { peersFromTopics } from '../../../services/cli/status/partitions';
 import { metricsUrl, parseMetrics } from '../../../services/cli/status/prometheus';
 import { renderStatus, table } from '../../../services/cli/status/render';
-import type { CheckpointRecord } from '../../../services/source/kafka/checkpoints';
+import type { CheckpointRecord } from '../../../services/shared/checkpoint';
 
 describe('peersFromTopics', () => {
   it('finds every other DC with a changes topic', () => {

@@ -42,7 +42,7 @@ describe('RateLimiter', () => {
 });
 
 /** The built CLI: usage errors exit 2 with one line, no stack (npm test builds first). */
-const CLI = join(__dirname, '../../../dist/services/cli/index.js');
+const CLI = join(__dirname, '../../../dist/services/bin/tandem.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
 
 describe('verify and status usage errors', () => {

@@ -222,10 +222,10 @@ describe('deploy/Dockerfile', () => {
   });
 
   test('.dockerignore keeps host builds, installs and local state out of the context', () => {
-    for (const path of ['node_modules', 'node_modules/jest/package.json', '.tandem', '.tandem/stack/stack.json', 'dist', 'dist/services/cli/index.js', '.git', 'npm-debug.log', 'tandem-0.1.0.tgz']) {
+    for (const path of ['node_modules', 'node_modules/jest/package.json', '.tandem', '.tandem/stack/stack.json', 'dist', 'dist/services/bin/tandem.js', '.git', 'npm-debug.log', 'tandem-0.1.0.tgz']) {
       expect({ path, ignored: isIgnored(path) }).toEqual({ path, ignored: true });
     }
-    expect(isIgnored('services/cli/index.ts')).toBe(false);
+    expect(isIgnored('services/bin/tandem.ts')).toBe(false);
     expect(isIgnored('package-lock.json')).toBe(false);
   });
 

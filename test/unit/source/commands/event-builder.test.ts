@@ -1,11 +1,11 @@
 import { decodeChangeEvent, encodeChangeEvent, type ChangeEvent } from '../../../../services/shared/change-event';
 import { markerKey } from '../../../../services/shared/marker';
 import { keySlot } from '../../../../services/shared/slot';
-import { CommandTable } from '../../../../services/source/commands/command-table';
+import { CommandTable } from '../../../../services/commands/command-table';
 import { EventBuilder, type BuilderWarning, type EventBuilderOptions } from '../../../../services/source/commands/event-builder';
 import { itemFromRdbFunction, itemFromRdbKey, itemFromReplicationEvent } from '../../../../services/source/commands/link-items';
 import type { StreamItem } from '../../../../services/source/commands/stream-items';
-import { argvOf, loadCommandFixture } from './command-fixture';
+import { argvOf, loadCommandFixture } from '../../commands/command-fixture';
 
 const table = CommandTable.fromCommandReply(loadCommandFixture().command);
 const link = { nodeId: 'node-1', replId: 'replid-1' };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OncePerClusterFilter } from '../../../../services/source/commands/once-per-cluster';
 import { effectiveAction, KEYLESS_POLICY, policyFor } from '../../../../services/source/commands/policy';
-import { argvOf } from './command-fixture';
+import { argvOf } from '../../commands/command-fixture';
 
 describe('keyless policy table', () => {
   it('covers DESIGN §2: FUNCTION once per cluster, FLUSH* audit-only, PUBLISH opt-in, PING/REPLCONF never', () => {

@@ -1,5 +1,5 @@
 import { PendingBatch } from '../../../../services/source/kafka/pending-batch';
-import type { CheckpointRecord } from '../../../../services/source/kafka/checkpoints';
+import type { CheckpointRecord } from '../../../../services/shared/checkpoint';
 
 const cp = (offset: number): CheckpointRecord => ({
   replid: 'r1', offset, db: 0, nodeId: 'n', address: 'h:1', partitions: 16, dc: 'a', updatedAt: 0,

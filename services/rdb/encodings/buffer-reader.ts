@@ -1,4 +1,4 @@
-import { TandemError } from '../../../shared/errors';
+import { TandemError } from '../../shared/errors';
 import { lzfDecompress } from '../lzf';
 import { hex } from '../rdb-errors';
 import { RDB_14BITLEN, RDB_32BITLEN, RDB_64BITLEN, RDB_6BITLEN, RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENC_INT8, RDB_ENC_LZF, RDB_ENCVAL } from '../opcodes';

@@ -1,4 +1,4 @@
-import { CommandTable } from '../../../../services/source/commands/command-table';
+import { CommandTable } from '../../../services/commands/command-table';
 import { argvOf, asBuffers, loadCommandFixture } from './command-fixture';
 
 const fixture = loadCommandFixture();

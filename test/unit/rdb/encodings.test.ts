@@ -1,13 +1,13 @@
-import { TandemError } from '../../../../services/shared/errors';
-import { ByteWindow } from '../../../../services/source/rdb/byte-window';
-import { crc64, Crc64 } from '../../../../services/source/rdb/crc64';
-import { BufferReader } from '../../../../services/source/rdb/encodings/buffer-reader';
-import { decodeIntset } from '../../../../services/source/rdb/encodings/intset';
-import { decodeListpack } from '../../../../services/source/rdb/encodings/listpack';
-import { decodeZiplist } from '../../../../services/source/rdb/encodings/ziplist';
-import { decodeZipmap } from '../../../../services/source/rdb/encodings/zipmap';
-import { formatG17, fpconvDtoa } from '../../../../services/source/rdb/format-double';
-import { lzfDecompress } from '../../../../services/source/rdb/lzf';
+import { TandemError } from '../../../services/shared/errors';
+import { ByteWindow } from '../../../services/rdb/byte-window';
+import { crc64, Crc64 } from '../../../services/rdb/crc64';
+import { BufferReader } from '../../../services/rdb/encodings/buffer-reader';
+import { decodeIntset } from '../../../services/rdb/encodings/intset';
+import { decodeListpack } from '../../../services/rdb/encodings/listpack';
+import { decodeZiplist } from '../../../services/rdb/encodings/ziplist';
+import { decodeZipmap } from '../../../services/rdb/encodings/zipmap';
+import { formatG17, fpconvDtoa } from '../../../services/rdb/format-double';
+import { lzfDecompress } from '../../../services/rdb/lzf';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RdbEvent, RdbKeyHeader } from '../../../../services/source/rdb/events';
-import { RdbParser, type RdbParserOptions } from '../../../../services/source/rdb/parser';
+import type { RdbEvent, RdbKeyHeader } from '../../../services/rdb/events';
+import { RdbParser, type RdbParserOptions } from '../../../services/rdb/parser';
 
-export const FIXTURE_DIR = join(__dirname, '../../../fixtures/rdb');
+export const FIXTURE_DIR = join(__dirname, '../../fixtures/rdb');
 export const SERVERS = ['redis-7.0.15', 'redis-7.2.6', 'redis-7.4.1', 'valkey-8.0.1'];
 export const MODES = ['standalone', 'cluster'];
 

@@ -1,4 +1,4 @@
-import { TandemError } from '../../shared/errors';
+import { TandemError } from '../shared/errors';
 import { ByteWindow, NEED_INPUT, type Walk, type Yielded } from './byte-window';
 import type { RdbEvent, RdbKeyEvent, RdbKeyHeader } from './events';
 import { lzfDecompress } from './lzf';

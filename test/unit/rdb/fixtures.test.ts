@@ -1,5 +1,5 @@
-import { decodePayload } from '../../../../services/source/rdb/decode';
-import { toInspectValue } from '../../../../services/source/rdb/inspect-value';
+import { decodePayload } from '../../../services/rdb/decode';
+import { toInspectValue } from '../../../services/rdb/inspect-value';
 import { loadFixture, MODES, parseAll, SERVERS } from './fixture-helpers';
 
 describe.each(SERVERS.flatMap((server) => MODES.map((mode) => [server, mode])))('RDB fixture %s %s', (server, mode) => {

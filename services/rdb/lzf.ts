@@ -1,4 +1,4 @@
-import { TandemError } from '../../shared/errors';
+import { TandemError } from '../shared/errors';
 
 /**
  * LZF decompression, as in Redis's deps (lzf_d.c). The stream is a sequence of

@@ -19,7 +19,7 @@
  * `callBuffer`), integers as numbers. Redis 6.x replies have no key specs; the
  * legacy first/last/step is then all there is (key-extraction.ts).
  */
-import { TandemError } from '../../shared/errors';
+import { TandemError } from '../shared/errors';
 
 export type BeginSearch =
   | { type: 'index'; pos: number }

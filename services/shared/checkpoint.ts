@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
-import { TandemError, errorMessage } from '../../shared/errors';
-import { topicsOf } from '../../shared/kafka-client';
-import { readTopicToEnd } from '../../shared/topic-reader';
+import { TandemError, errorMessage } from './errors';
+import { topicsOf } from './kafka-client';
+import { readTopicToEnd } from './topic-reader';
 
 /**
  * Per-link checkpoints in the compacted topic `tandem.<dc>.checkpoints`.

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodePayload } from '../../../../services/source/rdb/decode';
-import { toInspectValue } from '../../../../services/source/rdb/inspect-value';
-import { redisTypeOf } from '../../../../services/source/rdb/opcodes';
-import { TandemError } from '../../../../services/shared/errors';
+import { decodePayload } from '../../../services/rdb/decode';
+import { toInspectValue } from '../../../services/rdb/inspect-value';
+import { redisTypeOf } from '../../../services/rdb/opcodes';
+import { TandemError } from '../../../services/shared/errors';
 import { FIXTURE_DIR, parseAll, type Expected, type ExpectedKey } from './fixture-helpers';
 
 /*

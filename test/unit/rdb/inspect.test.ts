@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { inspectRdb } from '../../../../services/source/rdb/inspect';
-import { registerRdbCommand } from '../../../../services/source/rdb/inspect-command';
+import { inspectRdb } from '../../../services/rdb/inspect';
+import { registerRdbCommand } from '../../../services/rdb/inspect-command';
 import { FIXTURE_DIR, loadFixture } from './fixture-helpers';
 
 function collect(stream: PassThrough): () => string {

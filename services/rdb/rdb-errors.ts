@@ -1,4 +1,4 @@
-import { TandemError } from '../../shared/errors';
+import { TandemError } from '../shared/errors';
 
 /**
  * Error constructors for the RDB parser. Every message names the absolute byte

@@ -9,7 +9,7 @@ export interface CommandFixture {
 }
 
 export function loadCommandFixture(): CommandFixture {
-  const file = join(__dirname, '../../../fixtures/commands/command-redis-7.0.15.json');
+  const file = join(__dirname, '../../fixtures/commands/command-redis-7.0.15.json');
   return JSON.parse(readFileSync(file, 'utf8')) as CommandFixture;
 }
 

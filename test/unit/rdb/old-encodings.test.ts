@@ -1,6 +1,6 @@
-import { decodePayload } from '../../../../services/source/rdb/decode';
-import { toInspectValue } from '../../../../services/source/rdb/inspect-value';
-import { RdbParser } from '../../../../services/source/rdb/parser';
+import { decodePayload } from '../../../services/rdb/decode';
+import { toInspectValue } from '../../../services/rdb/inspect-value';
+import { RdbParser } from '../../../services/rdb/parser';
 import { payload, rdbFile, rdbString, ziplist, zipmap } from './old-encoding-builders';
 
 /*

@@ -1,5 +1,5 @@
-import { TandemError } from '../../../../services/shared/errors';
-import { decodePayload } from '../../../../services/source/rdb/decode';
+import { TandemError } from '../../../services/shared/errors';
+import { decodePayload } from '../../../services/rdb/decode';
 import { loadFixture, parseAll } from './fixture-helpers';
 
 jest.setTimeout(60_000);

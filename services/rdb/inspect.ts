@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { TandemError } from '../../shared/errors';
+import { TandemError } from '../shared/errors';
 import { decodePayload } from './decode';
 import type { RdbKeyHeader } from './events';
 import { toInspectValue } from './inspect-value';

@@ -1,4 +1,4 @@
-import { Crc64 } from '../../../../services/source/rdb/crc64';
+import { Crc64 } from '../../../services/rdb/crc64';
 
 /*
  * Writers for the encodings no fixture server writes any more (zipmap,

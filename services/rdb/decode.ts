@@ -1,4 +1,4 @@
-import { TandemError } from '../../shared/errors';
+import { TandemError } from '../shared/errors';
 import { crc64 } from './crc64';
 import { BufferReader } from './encodings/buffer-reader';
 import { redisTypeOf } from './opcodes';
