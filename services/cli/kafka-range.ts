@@ -138,7 +138,11 @@ export function planRanges(
       out.push({ partition: b.partition, from: start });
       continue;
     }
-    const end = to === undefined ? b.high : (positionOffset(to, b, times.to) ?? b.high);
+    let end = to === undefined ? b.high : (positionOffset(to, b, times.to) ?? b.high);
+    // A record's timestamp is its last event's capture time: the first record
+    // at or after a time `to` may still hold earlier events. Read it too; the
+    // capture-time window (timeWindow) leaves out its later events.
+    if (to?.kind === 'time' && end < b.high) end += 1n;
     out.push({ partition: b.partition, from: start, to: end < start ? start : end });
   }
   return out.sort((x, y) => x.partition - y.partition);

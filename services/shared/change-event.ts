@@ -147,7 +147,7 @@ function decodeError(message: string, cause?: unknown): TandemError {
 }
 
 /** Names the offending fields, e.g. "commands.0.1: expected bytes, got string". */
-function invalidPaths(type: Type, value: unknown): string | undefined {
+export function invalidPaths(type: Type, value: unknown): string | undefined {
   const problems: string[] = [];
   type.isValid(value, {
     errorHook: (path, val, t) => {
@@ -230,7 +230,7 @@ export function readEventHeaders(headers: KafkaHeaders | undefined): EventHeader
   return out;
 }
 
-function headerString(headers: KafkaHeaders, name: string): string | undefined {
+export function headerString(headers: KafkaHeaders, name: string): string | undefined {
   let value = headers[name];
   // kafkajs gives an array when a header name repeats; the first one wins.
   if (Array.isArray(value)) value = value[0];

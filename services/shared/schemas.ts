@@ -15,8 +15,12 @@ import { packageRoot } from './paths';
  */
 export const CHANGE_EVENT = 'change-event';
 
-/** The version this build writes. Readers accept every version present in schemas/. */
+/** The single-event format of version 1 records. Readers accept every version present in schemas/. */
 export const CHANGE_EVENT_VERSION = 1;
+
+/** The batch record (change-record.ts): the format this build writes. */
+export const CHANGE_BATCH = 'change-batch';
+export const CHANGE_BATCH_VERSION = 2;
 
 /** A schema as avsc takes it (avsc does not export its Schema type). */
 export type AvroSchema = Parameters<typeof Type.forSchema>[0];

@@ -1,14 +1,14 @@
-import { decodeChangeEvent, EVENT_FLAGS, readEventHeaders, type ChangeEvent } from '../shared/change-event';
+import { EVENT_FLAGS, type ChangeEvent } from '../shared/change-event';
+import { decodeChangeRecord, readRecordHeaders } from '../shared/change-record';
 import { errorMessage } from '../shared/errors';
 import type { Logger } from '../shared/logger';
-import { FLAG_PAYLOAD_CHUNK, FLAG_PAYLOAD_LAST } from '../shared/payload-chunk-flags';
 import type { ApplyItem, ItemOutcome, SourceRecord } from './apply/apply-item';
 import type { ControlApplier } from './apply/control-applier';
 import type { RestoreAssembler } from './apply/restore-assembler';
 import { planLanes } from './apply/slot-batcher';
 import type { Writer } from './apply/writer';
 import type { SinkSection } from './config';
-import { filterEvent, filterHeaders, topicDcOf, type FilterContext } from './filter';
+import { filterEvent, filterRecord, topicDcOf, type FilterContext } from './filter';
 import type { PartitionBatch } from './kafka/consumer';
 import type { DlqEntry, DlqProducer } from './kafka/dlq';
 import type { SinkMetrics } from './metrics';
@@ -16,8 +16,9 @@ import type { SinkMetrics } from './metrics';
 /**
  * One partition batch, from records to the offset to commit:
  *
- * 1. filter on headers (origin, kind) without decoding; decode the rest
- *    (a record that does not decode goes to the DLQ);
+ * 1. filter whole records on their headers (origins, kinds) without
+ *    decoding; decode the rest into their events (a record that does not
+ *    decode goes to the DLQ) and filter each event (origin rule);
  * 2. refuse reserved-key writes (log, metric, DLQ); apply snapshot policy and
  *    reassemble big keys; keyed events collect into slot runs;
  * 3. a keyless (control) event is a barrier: the runs before it are applied
@@ -47,53 +48,59 @@ export class BatchProcessor {
     const assembler = o.assemblers.get(b.topic);
     const dlq: DlqEntry[] = [];
     let segment: ApplyItem[] = [];
-    o.metrics.eventsIn.inc({ topic: b.topic }, b.messages.length);
 
     for (const m of b.messages) {
       const record: SourceRecord = { topic: b.topic, partition: b.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
-      let event: ChangeEvent;
+      let events: ChangeEvent[];
       try {
-        const d = filterHeaders(readEventHeaders(m.headers), ctx);
+        const summary = readRecordHeaders(m.headers);
+        const d = filterRecord(summary, ctx);
+        if (d.action === 'drop') {
+          o.metrics.eventsIn.inc({ topic: b.topic }, summary.count ?? 1);
+          o.metrics.dropped.inc({ reason: d.reason }, summary.count ?? 1);
+          continue;
+        }
+        if (m.value === null) throw new Error('record has no value');
+        events = decodeChangeRecord(m.value);
+      } catch (err) {
+        o.metrics.dlq.inc({ reason: 'decode' });
+        dlq.push({ record, reason: 'decode', error: errorMessage(err), origin: headerText(m.headers?.origins ?? m.headers?.origin) });
+        continue;
+      }
+      o.metrics.eventsIn.inc({ topic: b.topic }, events.length);
+      const offset = BigInt(m.offset);
+      for (let index = 0; index < events.length; index++) {
+        const event = events[index];
+        const d = filterEvent(event, ctx);
         if (d.action === 'drop') {
           o.metrics.dropped.inc({ reason: d.reason });
           continue;
         }
-        if (m.value === null) throw new Error('record has no value');
-        event = decodeChangeEvent(m.value);
-      } catch (err) {
-        o.metrics.dlq.inc({ reason: 'decode' });
-        dlq.push({ record, reason: 'decode', error: errorMessage(err), origin: headerText(m.headers?.origin) });
-        continue;
+        const item: ApplyItem = { record, offset, index, event, commands: event.commands };
+        if (event.flags.includes(EVENT_FLAGS.reservedKey)) {
+          // A client wrote a __tandem: key: never applied as data (DESIGN §3), kept in the DLQ so nothing is lost.
+          o.metrics.dropped.inc({ reason: 'reserved-key' });
+          this.toDlq(dlq, item, 'reserved-key', 'write of a reserved __tandem: key from a client; the sink never applies it');
+          continue;
+        }
+        if (event.kind === 'control') {
+          await this.flush(segment, dlq);
+          segment = [];
+          await this.applyControl(item, dlq);
+          await b.heartbeat();
+          continue;
+        }
+        if (event.slot < 0) {
+          this.toDlq(dlq, item, 'invalid-event', `${event.kind} event without a slot`);
+          continue;
+        }
+        if (event.kind === 'snapshot') {
+          const ready = this.snapshot(item, assembler, dlq);
+          if (ready !== undefined) segment.push(ready);
+          continue;
+        }
+        segment.push(item); // command, transaction
       }
-      const d = filterEvent(event, ctx);
-      if (d.action === 'drop') {
-        o.metrics.dropped.inc({ reason: d.reason });
-        continue;
-      }
-      const item: ApplyItem = { record, offset: BigInt(m.offset), event, commands: event.commands };
-      if (event.flags.includes(EVENT_FLAGS.reservedKey)) {
-        // A client wrote a __tandem: key: never applied as data (DESIGN §3), kept in the DLQ so nothing is lost.
-        o.metrics.dropped.inc({ reason: 'reserved-key' });
-        this.toDlq(dlq, item, 'reserved-key', 'write of a reserved __tandem: key from a client; the sink never applies it');
-        continue;
-      }
-      if (event.kind === 'control') {
-        await this.flush(segment, dlq);
-        segment = [];
-        await this.applyControl(item, dlq);
-        await b.heartbeat();
-        continue;
-      }
-      if (event.slot < 0) {
-        this.toDlq(dlq, item, 'invalid-event', `${event.kind} event without a slot`);
-        continue;
-      }
-      if (event.kind === 'snapshot') {
-        const ready = this.snapshot(item, assembler, dlq);
-        if (ready !== undefined) segment.push(ready);
-        continue;
-      }
-      segment.push(item); // command, transaction
     }
     await this.flush(segment, dlq);
     await o.dlq.send(dlq);
@@ -144,7 +151,7 @@ export class BatchProcessor {
       metrics.dropped.inc({ reason: 'snapshot-skip' });
       return undefined;
     }
-    if (e.flags.includes(FLAG_PAYLOAD_CHUNK)) {
+    if (e.flags.includes(EVENT_FLAGS.payloadChunk)) {
       const [key, bytes] = e.commands[0] ?? [];
       if (key === undefined || bytes === undefined || assembler === undefined) {
         this.toDlq(dlq, item, 'invalid-event', 'payload-chunk event without [key, bytes]');
@@ -156,7 +163,7 @@ export class BatchProcessor {
       return undefined;
     }
     let argv = e.commands[0];
-    if (e.flags.includes(FLAG_PAYLOAD_LAST)) {
+    if (e.flags.includes(EVENT_FLAGS.payloadLast)) {
       if (assembler === undefined || argv === undefined || argv.length < 4) {
         this.toDlq(dlq, item, 'invalid-event', 'payload-last event without a RESTORE command');
         return undefined;
@@ -224,7 +231,7 @@ export class BatchProcessor {
 
   private toDlq(dlq: DlqEntry[], item: ApplyItem, reason: DlqEntry['reason'], error: string, extraHeaders?: Record<string, string>): void {
     this.o.metrics.dlq.inc({ reason });
-    dlq.push({ record: item.record, reason, error, origin: item.event.origin, extraHeaders });
+    dlq.push({ record: item.record, event: { event: item.event, index: item.index }, reason, error, origin: item.event.origin, extraHeaders });
   }
 }
 

@@ -1,4 +1,5 @@
-import type { ChangeEvent, EventHeaderValues, EventKind } from '../shared/change-event';
+import type { ChangeEvent } from '../shared/change-event';
+import type { RecordSummary } from '../shared/change-record';
 
 /**
  * The origin rule (DESIGN §3): the sink of DC X reading `tandem.Y.changes`
@@ -6,15 +7,15 @@ import type { ChangeEvent, EventHeaderValues, EventKind } from '../shared/change
  * drops events of its own origin (they came back), of any other origin (in a
  * mesh, that DC's own sink delivers them), and every `marker`.
  *
- * The decision is made from the Kafka headers, so dropped events are never
- * decoded. A record without the headers is decoded and judged the same way.
+ * A record of many events is dropped whole, undecoded, when its headers say
+ * that none of its events can be kept: no event of the topic's DC origin, or
+ * markers only. Otherwise it is decoded and each event judged on its own.
  */
 export type DropReason = 'marker' | 'own-origin' | 'other-origin';
 
 export type FilterDecision =
-  | { action: 'keep' }
   | { action: 'drop'; reason: DropReason }
-  /** The headers do not say enough: decode the value and call `filterEvent`. */
+  /** Some event may be kept: decode the value and call `filterEvent` on each. */
   | { action: 'decode' };
 
 export interface FilterContext {
@@ -24,24 +25,21 @@ export interface FilterContext {
   topicDc: string;
 }
 
-function decide(origin: string, kind: EventKind | undefined, ctx: FilterContext): FilterDecision {
-  if (kind === 'marker') return { action: 'drop', reason: 'marker' };
-  if (origin === ctx.localDc) return { action: 'drop', reason: 'own-origin' };
-  if (origin !== ctx.topicDc) return { action: 'drop', reason: 'other-origin' };
-  // A kept event's kind decides how it is applied; without the header we must decode.
-  return kind === undefined ? { action: 'decode' } : { action: 'keep' };
-}
-
-export function filterHeaders(h: EventHeaderValues, ctx: FilterContext): FilterDecision {
-  if (h.kind === 'marker') return { action: 'drop', reason: 'marker' };
-  if (h.origin === undefined) return { action: 'decode' };
-  return decide(h.origin, h.kind, ctx);
+/** The origin rule on a record's headers: `drop` only when no event of the record could be kept. */
+export function filterRecord(h: RecordSummary, ctx: FilterContext): FilterDecision {
+  if (h.kinds !== undefined && h.kinds.every((k) => k === 'marker')) return { action: 'drop', reason: 'marker' };
+  if (h.origins === undefined || h.origins.includes(ctx.topicDc)) return { action: 'decode' };
+  if (h.origins.every((o) => o === ctx.localDc)) return { action: 'drop', reason: 'own-origin' };
+  if (!h.origins.includes(ctx.localDc)) return { action: 'drop', reason: 'other-origin' };
+  return { action: 'decode' }; // own and other origins mixed: decoded only to count each drop under its reason
 }
 
 /** The same rule on a decoded event (records without headers, and a check that headers agree). */
 export function filterEvent(e: Pick<ChangeEvent, 'origin' | 'kind'>, ctx: FilterContext): { action: 'keep' } | { action: 'drop'; reason: DropReason } {
-  const d = decide(e.origin, e.kind, ctx);
-  return d.action === 'drop' ? d : { action: 'keep' };
+  if (e.kind === 'marker') return { action: 'drop', reason: 'marker' };
+  if (e.origin === ctx.localDc) return { action: 'drop', reason: 'own-origin' };
+  if (e.origin !== ctx.topicDc) return { action: 'drop', reason: 'other-origin' };
+  return { action: 'keep' };
 }
 
 /** `tandem.<dc>.changes` → dc, or undefined for any other topic name. */

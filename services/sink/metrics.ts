@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export function sinkMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    eventsIn: new Counter({ name: 'tandem_sink_events_received_total', help: 'records read from the peers\' changes topics', labelNames: ['topic'], registers }),
+    eventsIn: new Counter({ name: 'tandem_sink_events_received_total', help: 'events read from the peers\' changes topics, dropped ones included', labelNames: ['topic'], registers }),
     eventsApplied: new Counter({ name: 'tandem_sink_events_applied_total', help: 'events applied to the target (rate = events/s), per origin and kind', labelNames: ['origin', 'kind'], registers }),
     dropped: new Counter({
       name: 'tandem_sink_events_dropped_total',

@@ -12,7 +12,13 @@ export const sourceSectionSchema = z
       .describe('port announced with REPLCONF listening-port (shown in the master\'s INFO replication); default: http.port'),
     commitIntervalMs: z
       .number().int().min(10).max(60_000).default(100)
-      .describe('how often buffered events and checkpoints are committed in one Kafka transaction'),
+      .describe('the longest a link position without new events (an idle link) waits for its Kafka transaction; events never wait for it: a transaction starts as soon as the previous one commits'),
+    maxEventsPerRecord: z
+      .number().int().min(1).max(100_000).default(1000)
+      .describe('most events in one Kafka record of the changes topic (a record is a run of consecutive events of one partition)'),
+    maxRecordBytes: z
+      .number().int().min(64 * 1024).default(1024 * 1024)
+      .describe('most bytes in one Kafka record; the changes topic\'s max.message.bytes bounds it further. A big key\'s chunk is always a record of its own'),
     maxBufferedBytes: z
       .number().int().min(1024 * 1024).default(64 * 1024 * 1024)
       .describe('encoded events held in memory before links stop reading their sockets (backpressure)'),

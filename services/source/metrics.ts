@@ -16,6 +16,7 @@ export function sourceMetrics(registry: Registry) {
     rdbBytes: new Counter({ name: 'tandem_source_rdb_bytes_total', help: 'RDB bytes received and parsed', labelNames: ['link'], registers }),
     snapshotKeys: new Counter({ name: 'tandem_source_snapshot_keys_total', help: 'keys read from RDB snapshots', labelNames: ['link'], registers }),
     eventsPublished: new Counter({ name: 'tandem_source_events_published_total', help: 'events committed to the changes topic, per kind', labelNames: ['kind'], registers }),
+    recordsPublished: new Counter({ name: 'tandem_source_records_published_total', help: 'Kafka records committed to the changes topic (each a run of events of one partition)', registers }),
     commits: new Counter({ name: 'tandem_source_kafka_commits_total', help: 'Kafka transactions committed', registers }),
     commitFailures: new Counter({ name: 'tandem_source_kafka_commit_failures_total', help: 'Kafka transactions that failed and were retried', registers }),
     commitSeconds: new Histogram({

@@ -94,10 +94,13 @@ export class SourceService {
       log: log.child({ module: 'publisher' }),
       commitIntervalMs: config.source.commitIntervalMs,
       maxBufferedBytes: config.source.maxBufferedBytes,
+      maxEventsPerRecord: config.source.maxEventsPerRecord,
+      maxRecordBytes: config.source.maxRecordBytes,
       maxMessageBytes,
       onSkipped: (event) => m.commandsDropped.inc({ reason: 'too-large-other-origin' }, Math.max(1, event.commands.length)),
-      onCommit: ({ ms, eventsByKind }) => {
+      onCommit: ({ ms, records, eventsByKind }) => {
         m.commits.inc();
+        m.recordsPublished.inc(records);
         m.commitSeconds.observe(ms / 1000);
         for (const [kind, n] of Object.entries(eventsByKind)) m.eventsPublished.inc({ kind }, n);
         m.bufferedBytes.set(this.publisher?.bufferedBytes ?? 0);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { readTopology } from '../../services/source/topology/cluster-topology';
-import { decodeChangeEvent, type ChangeEvent } from '../../services/shared/change-event';
+import type { ChangeEvent } from '../../services/shared/change-event';
+import { decodeChangeRecord } from '../../services/shared/change-record';
 import { ensureTopics } from '../../services/shared/topics';
 import { topicsOf } from '../../services/shared/kafka-client';
 import { readTopicToEnd } from '../../services/shared/topic-reader';
@@ -142,11 +143,11 @@ export async function waitReady(sp: SourceProcess, timeoutMs = 60_000, what = 's
   throw new Error(`${what} not ready within ${timeoutMs} ms:\n${sp.log().slice(-3000)}`);
 }
 
-/** Every committed event of a DC's changes topic, decoded, with its partition and offset. */
-export async function readEvents(dc: string): Promise<(ChangeEvent & { partition: number; offset: string })[]> {
-  const events: (ChangeEvent & { partition: number; offset: string })[] = [];
+/** Every committed event of a DC's changes topic, decoded, with its address (partition, record offset, index in the record). */
+export async function readEvents(dc: string): Promise<(ChangeEvent & { partition: number; offset: string; index: number })[]> {
+  const events: (ChangeEvent & { partition: number; offset: string; index: number })[] = [];
   await readTopicToEnd(kafka(), { topic: topicsOf(dc).changes, timeoutMs: 120_000 }, (m, partition) => {
-    if (m.value) events.push({ ...decodeChangeEvent(m.value), partition, offset: m.offset });
+    if (m.value) decodeChangeRecord(m.value).forEach((e, index) => events.push({ ...e, partition, offset: m.offset, index }));
   });
   return events;
 }

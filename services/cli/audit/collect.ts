@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
-import { decodeChangeEvent, EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
+import { EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
+import { decodeChangeRecord } from '../../shared/change-record';
 import { errorMessage } from '../../shared/errors';
 import { decodePayload } from '../../rdb/decode';
 import { redisTypeOf } from '../../rdb/opcodes';
@@ -8,8 +9,10 @@ import { argJson, readableValue, type ArgJson } from './render';
 
 /**
  * Picks, from the records of the key's partition, the events that touched
- * the key, in offset order:
+ * the key, in address order (record offset, index in the record):
  *
+ * - events captured outside [fromMs, toMs), when given, are left out (a
+ *   record spans the capture times of its events);
  * - only events of the key's slot are decoded further (a partition holds many slots);
  * - markers are skipped: they write the `__tandem:` marker key, never K;
  * - of a command or transaction, the commands whose keys include K are kept
@@ -25,6 +28,8 @@ export interface AuditEntry {
   kind: ChangeEvent['kind'];
   partition: number;
   offset: string;
+  /** index of the event in its record (0 for a v1 record) */
+  index: number;
   slot: number;
   db: number;
   flags: string[];
@@ -35,6 +40,12 @@ export interface AuditEntry {
   decoded?: { type: string; value: unknown } | { error: string };
   /** a big key's RESTORE assembled from this many payload-chunk events */
   chunks?: number;
+}
+
+interface Address {
+  partition: number;
+  offset: string;
+  index: number;
 }
 
 export interface AuditStats {
@@ -52,30 +63,43 @@ export class AuditCollector {
     private readonly slot: number,
     private readonly keysOf: KeyExtractor,
     private readonly maxBytes: number,
+    private readonly window: { fromMs?: number; toMs?: number } = {},
   ) {}
 
-  add(partition: number, m: KafkaMessage): AuditEntry | undefined {
+  /** The entries of one record, in order. */
+  add(partition: number, m: KafkaMessage): AuditEntry[] {
     this.stats.records++;
-    if (m.value === null) return undefined;
-    let e: ChangeEvent;
+    if (m.value === null) return [];
+    let events: ChangeEvent[];
     try {
-      e = decodeChangeEvent(m.value);
+      events = decodeChangeRecord(m.value);
     } catch (err) {
       // Counted and reported in the summary; the sink sent such records to its DLQ.
       this.stats.undecodable++;
       this.stats.lastDecodeError = `offset ${m.offset}: ${errorMessage(err)}`;
-      return undefined;
+      return [];
     }
+    const out: AuditEntry[] = [];
+    events.forEach((e, index) => {
+      const entry = this.event(e, { partition, offset: m.offset, index });
+      if (entry !== undefined) out.push(entry);
+    });
+    return out;
+  }
+
+  private event(e: ChangeEvent, at: Address): AuditEntry | undefined {
     if (e.slot !== this.slot || e.kind === 'marker') return undefined;
-    if (e.kind === 'snapshot') return this.snapshot(e, partition, m.offset);
+    const { fromMs, toMs } = this.window;
+    if ((fromMs !== undefined && e.capturedAt < fromMs) || (toMs !== undefined && e.capturedAt >= toMs)) return undefined;
+    if (e.kind === 'snapshot') return this.snapshot(e, at);
     const touching = e.commands.filter((argv) => this.keysOf(argv).some((k) => k.equals(this.key)));
     if (touching.length === 0) return undefined;
-    const entry = this.entry(e, partition, m.offset, touching);
+    const entry = this.entry(e, at, touching);
     if (touching.length < e.commands.length) entry.otherCommands = e.commands.length - touching.length;
     return entry;
   }
 
-  private snapshot(e: ChangeEvent, partition: number, offset: string): AuditEntry | undefined {
+  private snapshot(e: ChangeEvent, at: Address): AuditEntry | undefined {
     const argv = e.commands[0];
     if (argv === undefined) return undefined;
     if (e.flags.includes(EVENT_FLAGS.payloadChunk)) {
@@ -84,7 +108,7 @@ export class AuditCollector {
     }
     const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
     if (!(isRestore ? argv[1]?.equals(this.key) : e.commands.some((c) => this.keysOf(c).some((k) => k.equals(this.key))))) return undefined;
-    if (!isRestore) return this.entry(e, partition, offset, e.commands); // rewrite mode: plain commands
+    if (!isRestore) return this.entry(e, at, e.commands); // rewrite mode: plain commands
     let full = argv;
     let chunks: number | undefined;
     if (e.flags.includes(EVENT_FLAGS.payloadLast)) {
@@ -93,7 +117,7 @@ export class AuditCollector {
       chunks = this.chunks.length;
       this.chunks = [];
     }
-    const entry = this.entry(e, partition, offset, [full]);
+    const entry = this.entry(e, at, [full]);
     if (chunks !== undefined) entry.chunks = chunks;
     try {
       const d = decodePayload(full[3]);
@@ -104,15 +128,14 @@ export class AuditCollector {
     return entry;
   }
 
-  private entry(e: ChangeEvent, partition: number, offset: string, commands: Buffer[][]): AuditEntry {
+  private entry(e: ChangeEvent, at: Address, commands: Buffer[][]): AuditEntry {
     return {
       time: new Date(e.capturedAt).toISOString(),
       capturedAt: e.capturedAt,
       origin: e.origin,
       source: e.source,
       kind: e.kind,
-      partition,
-      offset,
+      ...at,
       slot: e.slot,
       db: e.db,
       flags: e.flags,

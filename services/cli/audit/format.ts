@@ -8,7 +8,7 @@ import type { ArgJson } from './render';
  *   TIME                      ORIGIN  KIND         AT        COMMAND
  *   2024-05-01T12:00:00.123Z  a       command      7/1234    SET user:1 alice
  */
-export const AUDIT_HEADER = `${'TIME'.padEnd(26)}${'ORIGIN'.padEnd(10)}${'KIND'.padEnd(13)}${'AT'.padEnd(12)}COMMAND`;
+export const AUDIT_HEADER = `${'TIME'.padEnd(26)}${'ORIGIN'.padEnd(10)}${'KIND'.padEnd(13)}${'AT'.padEnd(14)}COMMAND`;
 const INDENT = ' '.repeat(26 + 10 + 13 + 12);
 
 export function formatArg(a: ArgJson): string {
@@ -23,7 +23,7 @@ export function formatCommand(argv: ArgJson[]): string {
 
 export function formatEntry(e: AuditEntry): string {
   const lines = [
-    `${e.time.padEnd(26)}${e.origin.padEnd(10)}${e.kind.padEnd(13)}${`${e.partition}/${e.offset}`.padEnd(12)}${formatCommand(e.commands[0] ?? [])}`,
+    `${e.time.padEnd(26)}${e.origin.padEnd(10)}${e.kind.padEnd(13)}${`${e.partition}/${e.offset}:${e.index}`.padEnd(14)}${formatCommand(e.commands[0] ?? [])}`,
   ];
   for (const c of e.commands.slice(1)) lines.push(`${INDENT}${formatCommand(c)}`);
   if (e.otherCommands) lines.push(`${INDENT}(+${e.otherCommands} command${e.otherCommands > 1 ? 's' : ''} of the same transaction on other keys)`);

@@ -75,7 +75,7 @@ async function runAudit(opts: AuditOptions): Promise<void> {
     await admin.disconnect();
   }
 
-  const collector = new AuditCollector(key, slot, keyExtractor(table), maxBytes);
+  const collector = new AuditCollector(key, slot, keyExtractor(table), maxBytes, { fromMs: opts.since, toMs: opts.until });
   const entries: AuditEntry[] = [];
   const abort = new AbortController();
   const stop = () => abort.abort();
@@ -94,10 +94,10 @@ async function runAudit(opts: AuditOptions): Promise<void> {
       stallMs: opts.follow ? Number.MAX_SAFE_INTEGER : 60_000,
       onMessages: (partition, messages) => {
         for (const m of messages) {
-          const e = collector.add(partition, m);
-          if (e === undefined) continue;
-          entries.push(e);
-          if (opts.follow) process.stdout.write(`${opts.json ? JSON.stringify(e) : formatEntry(e)}\n`);
+          for (const e of collector.add(partition, m)) {
+            entries.push(e);
+            if (opts.follow) process.stdout.write(`${opts.json ? JSON.stringify(e) : formatEntry(e)}\n`);
+          }
         }
       },
     });

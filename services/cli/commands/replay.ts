@@ -184,10 +184,7 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
       },
       onMessages: async (partition, messages) => {
         const items: ReplayItem[] = [];
-        for (const m of messages) {
-          const item = selector.select(partition, m);
-          if (item !== undefined) items.push(item);
-        }
+        for (const m of messages) items.push(...selector.select(partition, m));
         summary.selected(items);
         if (items.length > 0) summary.written(await output.write(items));
       },

@@ -7,6 +7,7 @@ import { formatMarkerValue, markerKey } from '../../shared/marker';
 import type { ApplyItem } from '../../sink/apply/apply-item';
 import { ClusterRouter } from '../../sink/apply/cluster-router';
 import { MarkerCache } from '../../sink/apply/marker-cache';
+import { RespPipe } from '../../sink/apply/resp-pipe';
 import { planLanes } from '../../sink/apply/slot-batcher';
 import { Writer } from '../../sink/apply/writer';
 import { argJson } from '../audit/render';
@@ -68,7 +69,7 @@ export class FileOutput implements ReplayOutput {
     const wrap = this.markers || item.commands.length > 1;
     const parts: Buffer[] = [];
     if (wrap) parts.push(encodeCommand(['MULTI']));
-    if (this.markers) parts.push(encodeCommand(['SET', markerKey(item.event.slot, item.event.origin), formatMarkerValue(item.partition, item.offset)]));
+    if (this.markers) parts.push(encodeCommand(['SET', markerKey(item.event.slot, item.event.origin), formatMarkerValue(item.partition, item.offset, item.index)]));
     for (const argv of item.commands) parts.push(encodeCommand(argv));
     if (wrap) parts.push(encodeCommand(['EXEC']));
     return Buffer.concat(parts);
@@ -99,9 +100,19 @@ export function jsonLine(item: ReplayItem): unknown {
 class SingleNodeRouter {
   readonly key: string;
   private readonly node: Redis;
+  private readonly raw: RespPipe;
 
   constructor(host: string, port: number, options: RedisOptions, log: Logger) {
     this.key = `${host}:${port}`;
+    this.raw = new RespPipe({
+      host,
+      port,
+      username: options.username,
+      password: options.password,
+      tls: options.tls as ConnectionOptions | undefined,
+      db: options.db,
+      connectTimeoutMs: 3000,
+    });
     this.node = new Redis({ ...options, host, port, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 2, connectTimeout: 3000 });
     this.node.on('error', (err: Error) => log.debug({ err: err.message }, 'target connection error'));
   }
@@ -111,9 +122,13 @@ class SingleNodeRouter {
   client(): Redis {
     return this.node;
   }
+  pipe(): RespPipe {
+    return this.raw;
+  }
   async refresh(): Promise<void> {}
   close(): void {
     this.node.disconnect();
+    this.raw.close();
   }
 }
 
@@ -132,7 +147,7 @@ export interface TargetOptions {
 
 /**
  * --target URL: applies through the sink's own writer, so every run of a slot
- * is `MULTI; SET <marker of the event's origin> <partition>:<offset>; …; EXEC`.
+ * is `MULTI; SET <marker of the event's origin> <partition>:<offset>:<index>; …; EXEC`.
  * The marker makes the target's source tag these writes with their true
  * origin, so the other DC's sink drops them: replay never echoes. Without
  * --resume the markers found in the target are not read (a replay re-applies
@@ -181,6 +196,7 @@ export class TargetOutput implements ReplayOutput {
     const apply: ApplyItem[] = items.map((i) => ({
       record: { topic: '', partition: i.partition, offset: String(i.offset), key: null, value: null },
       offset: i.offset,
+      index: i.index,
       event: i.event,
       commands: i.commands,
     }));

@@ -1,5 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
-import { decodeChangeEvent, EVENT_FLAGS, readEventHeaders, type ChangeEvent } from '../../shared/change-event';
+import { EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
+import { decodeChangeRecord, readRecordHeaders } from '../../shared/change-record';
 import { errorMessage } from '../../shared/errors';
 import { RestoreAssembler } from '../../sink/apply/restore-assembler';
 import type { KeyExtractor } from '../audit/command-keys';
@@ -7,12 +8,14 @@ import type { SlotRange } from '../kafka-range';
 import { globMatch } from './glob';
 
 /**
- * Decides, record by record, what `tandem replay` applies. In order:
+ * Decides, event by event, what `tandem replay` applies. A record whose
+ * headers rule out all of its events (markers only, or none of the wanted
+ * origin) is not decoded. For each event, in order:
  *
  * 1. `marker` events never (they are the anti-loop bookkeeping of a sink);
  * 2. origin: only events whose origin is `origin` (default the topic's DC:
  *    the writes made in that DC); `any` keeps every origin;
- * 3. capture time inside [fromMs, toMs) (the record timestamp is capturedAt);
+ * 3. capture time inside [fromMs, toMs) (the event's capturedAt);
  * 4. keyless `control` events (FUNCTION LOAD, FLUSHALL…) never: replay
  *    rebuilds keys, and a FLUSHALL replayed would wipe the target;
  * 5. writes of reserved `__tandem:` keys never, as in the sink;
@@ -37,7 +40,9 @@ export interface SelectOptions {
 
 export interface ReplayItem {
   partition: number;
+  /** the event's address: its record's offset and its index in the record */
   offset: bigint;
+  index: number;
   event: ChangeEvent;
   /** what to apply: the event's commands, with a big key's payload assembled */
   commands: Buffer[][];
@@ -70,39 +75,57 @@ export class ReplaySelector {
     return undefined;
   }
 
-  select(partition: number, m: KafkaMessage): ReplayItem | undefined {
+  /** The items to apply from one record, in order. */
+  select(partition: number, m: KafkaMessage): ReplayItem[] {
     const { o } = this;
-    let event: ChangeEvent;
+    let events: ChangeEvent[];
     try {
-      const h = readEventHeaders(m.headers);
-      if (h.kind === 'marker') return this.skip('marker');
-      if (o.origin !== undefined && h.origin !== undefined && h.origin !== o.origin) return this.skip('origin');
+      const h = readRecordHeaders(m.headers);
+      if (h.kinds !== undefined && h.kinds.every((k) => k === 'marker')) return this.skipAll('marker', h.count);
+      if (o.origin !== undefined && h.origins !== undefined && !h.origins.includes(o.origin)) return this.skipAll('origin', h.count);
       if (m.value === null) throw new Error('record has no value');
-      event = decodeChangeEvent(m.value);
+      events = decodeChangeRecord(m.value);
     } catch (err) {
       this.lastError = `partition ${partition} offset ${m.offset}: ${errorMessage(err)}`;
-      return this.skip('undecodable');
+      this.skip('undecodable');
+      return [];
     }
+    const offset = BigInt(m.offset);
+    const out: ReplayItem[] = [];
+    events.forEach((event, index) => {
+      const item = this.selectEvent(partition, offset, index, event);
+      if (item !== undefined) out.push(item);
+    });
+    return out;
+  }
+
+  private skipAll(reason: SkipReason, count = 1): ReplayItem[] {
+    this.skipped.set(reason, (this.skipped.get(reason) ?? 0) + count);
+    return [];
+  }
+
+  private selectEvent(partition: number, offset: bigint, index: number, event: ChangeEvent): ReplayItem | undefined {
+    const { o } = this;
     if (event.kind === 'marker') return this.skip('marker');
     if (o.origin !== undefined && event.origin !== o.origin) return this.skip('origin');
-    const ts = Number(m.timestamp);
+    const ts = event.capturedAt;
     if ((o.fromMs !== undefined && ts < o.fromMs) || (o.toMs !== undefined && ts >= o.toMs)) return this.skip('time');
     if (event.kind === 'control' || event.slot < 0) return this.skip('control');
     if (event.flags.includes(EVENT_FLAGS.reservedKey)) return this.skip('reserved-key');
     if (o.slotRange && (event.slot < o.slotRange.first || event.slot > o.slotRange.last)) return this.skip('slot');
     if (event.kind === 'snapshot') {
       if (!o.snapshots) return this.skip('snapshot');
-      return this.snapshot(partition, BigInt(m.offset), event);
+      return this.snapshot(partition, offset, index, event);
     }
     if (o.keyPattern && !event.commands.some((argv) => this.keysOf(argv).some((k) => globMatch(o.keyPattern!, k)))) return this.skip('key');
-    return { partition, offset: BigInt(m.offset), event, commands: event.commands };
+    return { partition, offset, index, event, commands: event.commands };
   }
 
   private keysOf(argv: readonly Buffer[]): Buffer[] {
     return this.o.keysOf(argv);
   }
 
-  private snapshot(partition: number, offset: bigint, event: ChangeEvent): ReplayItem | undefined {
+  private snapshot(partition: number, offset: bigint, index: number, event: ChangeEvent): ReplayItem | undefined {
     const argv = event.commands[0];
     if (argv === undefined) return this.skip('undecodable');
     if (event.flags.includes(EVENT_FLAGS.payloadChunk)) {
@@ -115,10 +138,10 @@ export class ReplaySelector {
     const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
     const keys = isRestore ? [argv[1]] : event.commands.flatMap((c) => this.keysOf(c));
     if (this.o.keyPattern && !keys.some((k) => k !== undefined && globMatch(this.o.keyPattern!, k))) return this.skip('key');
-    if (!event.flags.includes(EVENT_FLAGS.payloadLast)) return { partition, offset, event, commands: event.commands };
+    if (!event.flags.includes(EVENT_FLAGS.payloadLast)) return { partition, offset, index, event, commands: event.commands };
     const c = this.assembler.complete(partition, argv);
     if (c.status === 'missing-chunks') return this.skip('incomplete-snapshot');
     if (c.status === 'overflow') return this.skip('snapshot-too-large');
-    return { partition, offset, event, commands: [c.argv] };
+    return { partition, offset, index, event, commands: [c.argv] };
   }
 }

@@ -18,7 +18,9 @@ export interface SourceRecord {
 /** One event the sink will apply in its slot, with the commands to send. */
 export interface ApplyItem {
   record: SourceRecord;
+  /** The event's address: its record's offset and its index in the record. */
   offset: bigint;
+  index: number;
   event: ChangeEvent;
   /** What goes inside the MULTI: the event's commands, rewritten by snapshot policy or chunk assembly. */
   commands: Buffer[][];

@@ -1,7 +1,9 @@
 import Redis, { type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { SLOT_COUNT } from '../../shared/slot';
+import { RespPipe } from './resp-pipe';
 
 /**
  * Routes slots to the target cluster's masters, with one connection per
@@ -14,6 +16,10 @@ import { SLOT_COUNT } from '../../shared/slot';
  *
  * The slot map comes from CLUSTER SLOTS of any reachable known node; `refresh`
  * is called after MOVED, connection loss and CLUSTERDOWN.
+ *
+ * Each node has two connections: an ioredis client for reads and one-off
+ * commands (markers, topology, keyless commands), and a RespPipe that carries
+ * the pipelined MULTI … EXEC blocks of the writer.
  */
 export interface NodeAddress {
   host: string;
@@ -25,6 +31,7 @@ export const nodeKey = (n: NodeAddress) => `${n.host}:${n.port}`;
 export class ClusterRouter {
   private slots: (string | undefined)[] = new Array<string | undefined>(SLOT_COUNT);
   private readonly clients = new Map<string, Redis>();
+  private readonly pipes = new Map<string, RespPipe>();
   private refreshing: Promise<void> | undefined;
   private known: NodeAddress[];
 
@@ -67,6 +74,12 @@ export class ClusterRouter {
           if (!live.has(k)) {
             c.disconnect();
             this.clients.delete(k);
+          }
+        }
+        for (const [k, p] of this.pipes) {
+          if (!live.has(k)) {
+            p.close();
+            this.pipes.delete(k);
           }
         }
         return;
@@ -121,6 +134,25 @@ export class ClusterRouter {
     return c;
   }
 
+  /** The pipelined connection to `host:port` (a master, or an ASK target) that carries MULTI … EXEC blocks. */
+  pipe(key: string): RespPipe {
+    let p = this.pipes.get(key);
+    if (p === undefined) {
+      const i = key.lastIndexOf(':');
+      const { username, password, tls } = this.options;
+      p = new RespPipe({
+        host: key.slice(0, i),
+        port: Number(key.slice(i + 1)),
+        username,
+        password,
+        tls: tls as ConnectionOptions | undefined,
+        connectTimeoutMs: 3000,
+      });
+      this.pipes.set(key, p);
+    }
+    return p;
+  }
+
   /** A dedicated connection for WATCH-based work; the caller closes it. */
   dedicated(key: string): Redis {
     const i = key.lastIndexOf(':');
@@ -152,5 +184,7 @@ export class ClusterRouter {
   close(): void {
     for (const c of this.clients.values()) c.disconnect();
     this.clients.clear();
+    for (const p of this.pipes.values()) p.close();
+    this.pipes.clear();
   }
 }

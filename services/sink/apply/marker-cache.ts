@@ -1,8 +1,8 @@
 import { TandemError } from '../../shared/errors';
-import { parseMarkerValue, type MarkerValue } from '../../shared/marker';
+import { isCoveredBy, parseMarkerValue, type MarkerValue } from '../../shared/marker';
 
 /**
- * The last Kafka partition:offset applied per (slot, origin), as stored in the
+ * The address of the last event applied per (slot, origin), as stored in the
  * target's marker key (DESIGN §4 "Exactly-once apply"). Read lazily with GET the
  * first time a slot is met, then kept up to date by the sink's own applies.
  *
@@ -27,7 +27,7 @@ export class MarkerCache {
       const parsed = parseMarkerValue(raw);
       // Never read a malformed marker as "no marker": that would re-apply history.
       if (parsed === undefined) {
-        throw new TandemError('TARGET_REJECTED', `marker of slot ${slot}, origin ${origin} holds ${JSON.stringify(String(raw).slice(0, 80))}, not <partition>:<offset>; fix or delete it by hand after checking the data`);
+        throw new TandemError('TARGET_REJECTED', `marker of slot ${slot}, origin ${origin} holds ${JSON.stringify(String(raw).slice(0, 80))}, not <partition>:<offset>[:<index>]; fix or delete it by hand after checking the data`);
       }
       value = parsed;
     }
@@ -53,12 +53,12 @@ export class MarkerCache {
 }
 
 /**
- * True when the record at (partition, offset) is at or below the marker, i.e.
- * was applied already. A marker of another partition means the topic's
+ * True when the event at (partition, offset, index) is at or below the
+ * marker, i.e. was applied already. A marker of another partition means the topic's
  * partition count changed (which moves slots) or someone else wrote the key:
  * guessing either way could lose or double writes, so it stops the sink.
  */
-export function isApplied(marker: MarkerValue | null, partition: number, offset: bigint, where: string): boolean {
+export function isApplied(marker: MarkerValue | null, partition: number, offset: bigint, index: number, where: string): boolean {
   if (marker === null) return false;
   if (marker.partition !== partition) {
     throw new TandemError(
@@ -67,5 +67,5 @@ export function isApplied(marker: MarkerValue | null, partition: number, offset:
         'the changes topic\'s partition count changed, which splits slot histories. Restore it or re-seed this DC.',
     );
   }
-  return offset <= marker.offset;
+  return isCoveredBy(marker, offset, index);
 }

@@ -1,25 +1,27 @@
-import type Redis from 'ioredis';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { formatMarkerValue, markerKey } from '../../shared/marker';
+import { commandBytes, RespBuffer } from '../../shared/resp';
 import type { ApplyItem, ItemOutcome } from './apply-item';
 import type { ClusterRouter } from './cluster-router';
 import { isApplied, type MarkerCache } from './marker-cache';
 import { classifyApplyError, isReplyError, transientReason } from './reply-errors';
+import type { Reply } from './resp-pipe';
 import type { SlotRun } from './slot-batcher';
 
 /**
  * Applies slot runs to the target cluster (DESIGN §3-4):
  *
  *   MULTI
- *   SET __tandem:{<slottag>}:o:<origin> <partition>:<last offset of the run>
+ *   SET __tandem:{<slottag>}:o:<origin> <partition>:<offset>:<index of the run's last event>
  *   <every command of every event of the run>
  *   EXEC
  *
  * Before sending, events at or below the slot's marker are skipped, so a run
  * re-read after a crash (applied, not yet committed) is never applied twice.
- * Runs of different slots on one master share its connection: ioredis writes
- * them back to back without waiting, i.e. they are pipelined.
+ * Each run is encoded as RESP in one buffer; the runs of different slots on
+ * one master go through its RespPipe, which writes all the blocks of one turn
+ * of the event loop at once and reads the replies in order (pipelining).
  *
  * Failures (see reply-errors.ts): transient ones are retried under a bound
  * after dropping the cached marker (a lost connection may or may not have run
@@ -28,7 +30,7 @@ import type { SlotRun } from './slot-batcher';
  */
 export interface WriterOptions {
   /** What the writer needs of a router; `tandem replay` passes a single-node one. */
-  router: Pick<ClusterRouter, 'master' | 'client' | 'refresh'>;
+  router: Pick<ClusterRouter, 'master' | 'client' | 'pipe' | 'refresh'>;
   markers: MarkerCache;
   retries: number;
   backoffMs: number;
@@ -76,13 +78,13 @@ export class Writer {
       try {
         const marker = await this.o.markers.get(run.slot, run.origin);
         for (const item of run.items) {
-          if (isApplied(marker, run.partition, item.offset, where)) skipped.push({ item, status: 'skipped-applied' });
+          if (isApplied(marker, run.partition, item.offset, item.index, where)) skipped.push({ item, status: 'skipped-applied' });
           else pending.push(item);
         }
         if (pending.length === 0) return skipped;
         const replies = await this.exec(run, pending, ask);
-        const last = pending[pending.length - 1].offset;
-        this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last });
+        const last = pending[pending.length - 1];
+        this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index });
         return skipped.concat(mapReplies(pending, replies, where));
       } catch (err) {
         const c = classifyApplyError(err);
@@ -117,26 +119,48 @@ export class Writer {
   }
 
   private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined): Promise<[Error | null, unknown][]> {
-    let client: Redis;
-    if (ask !== undefined) {
-      client = this.o.router.client(ask);
-      // ASKING lets the importing node accept the next commands for the slot;
-      // inside MULTI the flag lasts until EXEC (redis/src/networking.c resetClient).
-      // Its own failure shows up as an ASK/MOVED on the transaction below.
-      client.asking().catch((err: unknown) => this.o.log.debug({ err: errorMessage(err) }, 'ASKING failed'));
-    } else {
-      client = (await this.o.router.master(run.slot)).client;
-    }
-    const last = items[items.length - 1].offset;
-    const multi = client.multi();
-    multi.call('SET', markerKey(run.slot, run.origin), formatMarkerValue(run.partition, last));
+    const pipe = this.o.router.pipe(ask ?? (await this.o.router.master(run.slot)).key);
+    const last = items[items.length - 1];
+    const marker = ['SET', markerKey(run.slot, run.origin), formatMarkerValue(run.partition, last.offset, last.index)];
+    let size = 64 + commandBytes(marker);
+    let commands = 0;
     for (const item of items) {
-      for (const argv of item.commands) multi.callBuffer(argv[0].toString('latin1'), ...argv.slice(1));
+      for (const argv of item.commands) {
+        size += commandBytes(argv);
+        commands++;
+      }
     }
-    const result = (await multi.exec()) as [Error | null, unknown][] | null;
-    if (result === null) throw new TandemError('REDIS_UNAVAILABLE', 'EXEC returned nil', { retriable: true });
-    return result;
+    const out = new RespBuffer(size);
+    // ASKING lets the importing node accept the next commands for the slot;
+    // inside MULTI the flag lasts until EXEC (redis/src/networking.c resetClient).
+    // Its own failure shows up as an ASK/MOVED on the transaction below.
+    if (ask !== undefined) out.command(['ASKING']);
+    out.command(['MULTI']);
+    out.command(marker);
+    for (const item of items) for (const argv of item.commands) out.command(argv);
+    out.command(['EXEC']);
+    const replies = await pipe.send(out.finish(), commands + 3 + (ask !== undefined ? 1 : 0));
+    return execResult(ask !== undefined ? replies.slice(1) : replies);
   }
+}
+
+/**
+ * EXEC's outcome from the replies of `MULTI`, the queued commands and `EXEC`,
+ * as [error, result] per queued command. An EXECABORT is thrown as the reply
+ * error it is, carrying the queue-time errors as `previousErrors`, which is
+ * what classifyApplyError reads (a MOVED at queue time is a redirect, a
+ * syntax error is the event's own fault).
+ */
+export function execResult(replies: Reply[]): [Error | null, unknown][] {
+  const multi = replies[0];
+  if (multi instanceof Error) throw multi;
+  const exec = replies[replies.length - 1];
+  if (exec instanceof Error) {
+    (exec as Error & { previousErrors?: Error[] }).previousErrors = replies.slice(1, -1).filter((r): r is Error => r instanceof Error);
+    throw exec;
+  }
+  if (!Array.isArray(exec)) throw new TandemError('REDIS_UNAVAILABLE', 'EXEC returned nil', { retriable: true });
+  return exec.map((r) => (r instanceof Error ? [r, null] : [null, r]));
 }
 
 /** Maps EXEC's replies (marker first) back to the items. */

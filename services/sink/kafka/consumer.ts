@@ -2,6 +2,7 @@ import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { membershipError, withHeartbeats } from './group-membership';
+import { OffsetCommitter } from './offset-committer';
 
 /**
  * The sink's consumer group (`tandem-sink-<dc>`) over the peers' changes
@@ -10,8 +11,15 @@ import { membershipError, withHeartbeats } from './group-membership';
  * kafkajs never commits on its own, not even at a rebalance.
  *
  * Each partition is processed in order (kafkajs hands one batch of a partition
- * at a time); up to `partitionsConsumedConcurrently` partitions run in parallel.
+ * at a time); up to `partitionsConsumedConcurrently` partitions run in parallel,
+ * and the offsets of the batches that finish together go to Kafka in one
+ * OffsetCommit (offset-committer.ts).
+ *
+ * Fetches are tuned for latency: the broker answers as soon as it has one
+ * byte (`minBytes` 1) and waits at most `FETCH_MAX_WAIT_MS` when it has none.
  */
+const FETCH_MAX_WAIT_MS = 20;
+
 export interface PartitionBatch {
   topic: string;
   partition: number;
@@ -62,10 +70,12 @@ export class SinkConsumer {
       readUncommitted: false,
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval,
-      maxWaitTimeInMs: 100,
+      minBytes: 1,
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
+    const committer = new OffsetCommitter((offsets) => consumer.commitOffsets(offsets));
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.joined = true;
       this.assignment = e.payload.memberAssignment;
@@ -112,7 +122,7 @@ export class SinkConsumer {
         );
         if (commit !== undefined) {
           try {
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: commit.toString() }]);
+            await committer.commit({ topic: batch.topic, partition: batch.partition, offset: commit.toString() });
           } catch (err) {
             const lost = membershipError(err);
             if (lost === undefined) throw err;

@@ -1,4 +1,6 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
+import type { ChangeEvent } from '../../shared/change-event';
+import { changeRecordHeaders, encodeChangeRecord } from '../../shared/change-record';
 import { TandemError } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
@@ -7,14 +9,17 @@ import type { SourceRecord } from '../apply/apply-item';
 /**
  * The dead-letter queue `tandem.<dc>.dlq` (dc = the sink's own DC): records the
  * sink could not apply, so that nothing is lost and the partition keeps
- * flowing. The value is the original record's bytes, untouched (replayable);
- * the original headers are kept, and these are added:
+ * flowing. For an event the sink could not apply, the value is a record of
+ * that one event (replayable), with its record headers; for a record that
+ * could not be decoded, the original bytes and headers, untouched. These are
+ * added:
  *
  *   tandem-dlq-reason         decode | rejected | reserved-key | restore-too-large | restore-missing-chunks | control-unknown | invalid-event
  *   tandem-dlq-error          the error text (Redis reply, decode error…), cut at 4000 chars
  *   tandem-source-topic       tandem.<peer>.changes
  *   tandem-source-partition   decimal
  *   tandem-source-offset      decimal
+ *   tandem-source-index       the event's index in its source record (absent for a decode failure)
  *   tandem-origin             the event's origin when known
  *   tandem-sink-dc            the DC whose sink wrote it
  *   tandem-dlq-at             ms since the epoch
@@ -37,6 +42,7 @@ export const DLQ_HEADERS = {
   topic: 'tandem-source-topic',
   partition: 'tandem-source-partition',
   offset: 'tandem-source-offset',
+  index: 'tandem-source-index',
   origin: 'tandem-origin',
   sinkDc: 'tandem-sink-dc',
   at: 'tandem-dlq-at',
@@ -46,6 +52,8 @@ const MAX_ERROR_CHARS = 4000;
 
 export interface DlqEntry {
   record: SourceRecord;
+  /** The event of the record that could not be applied; absent when the record itself is the problem. */
+  event?: { event: ChangeEvent; index: number };
   reason: DlqReason;
   error: string;
   origin?: string;
@@ -54,7 +62,7 @@ export interface DlqEntry {
 
 export function buildDlqMessage(entry: DlqEntry, sinkDc: string, now = Date.now()): Message {
   const headers: Record<string, Buffer | string> = {};
-  for (const [name, value] of Object.entries(entry.record.headers ?? {})) {
+  for (const [name, value] of Object.entries(entry.event ? changeRecordHeaders([entry.event.event]) : (entry.record.headers ?? {}))) {
     if (value === undefined) continue;
     // A repeated header arrives as an array; keep its first value.
     const v = Array.isArray(value) ? value[0] : value;
@@ -71,7 +79,9 @@ export function buildDlqMessage(entry: DlqEntry, sinkDc: string, now = Date.now(
     [DLQ_HEADERS.at]: String(now),
   });
   if (entry.origin !== undefined) headers[DLQ_HEADERS.origin] = entry.origin;
-  return { key: entry.record.key, value: entry.record.value, headers };
+  if (entry.event === undefined) return { key: entry.record.key, value: entry.record.value, headers };
+  headers[DLQ_HEADERS.index] = String(entry.event.index);
+  return { key: entry.record.key, value: encodeChangeRecord([entry.event.event]), headers };
 }
 
 export class DlqProducer {

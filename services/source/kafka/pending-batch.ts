@@ -1,63 +1,72 @@
-import type { Message } from 'kafkajs';
 import type { CheckpointRecord } from '../../shared/checkpoint';
+import type { EventKind } from '../../shared/change-event';
 
 /**
- * What the publisher has buffered and not yet committed: messages in append
- * order, and checkpoints, each pinned to the number of messages appended
+ * What the publisher has buffered and not yet committed: encoded events in
+ * append order, and checkpoints, each pinned to the number of events appended
  * before it. `take(n)` cuts a transaction's worth off the front and includes
- * only checkpoints whose messages are all in it, so a committed checkpoint can
+ * only checkpoints whose events are all in it, so a committed checkpoint can
  * never run ahead of its events, however the buffer is split.
  */
+export interface PendingEvent {
+  partition: number;
+  /** Avro body of the event (change-record.ts encodeEventBody) */
+  body: Buffer;
+  origin: string;
+  source: string;
+  kind: EventKind;
+  capturedAt: number;
+  /** A big key's payload chunk: always a record of its own. */
+  alone: boolean;
+}
+
 export interface Batch {
-  messages: Message[];
-  /** Encoded size and kind of each message, for the buffer bound and the metrics. */
-  sizes: number[];
-  kinds: string[];
+  events: PendingEvent[];
   bytes: number;
   /** Latest record per key among the included checkpoints; null is a tombstone. */
   checkpoints: Map<string, CheckpointRecord | null>;
 }
 
 interface PinnedCheckpoint {
-  /** Messages appended before this checkpoint (its events are messages[0..at)). */
+  /** Events appended before this checkpoint (its events are events[0..at)). */
   at: number;
   key: string;
   record: CheckpointRecord | null;
 }
 
 export class PendingBatch {
-  private messages: Message[] = [];
-  private sizes: number[] = [];
-  private kinds: string[] = [];
+  private events: PendingEvent[] = [];
   private pinned: PinnedCheckpoint[] = [];
   bytes = 0;
 
   get length(): number {
-    return this.messages.length;
+    return this.events.length;
   }
 
   get empty(): boolean {
-    return this.messages.length === 0 && this.pinned.length === 0;
+    return this.events.length === 0 && this.pinned.length === 0;
   }
 
-  append(message: Message, kind: string, size: number): void {
-    this.messages.push(message);
-    this.sizes.push(size);
-    this.kinds.push(kind);
-    this.bytes += size;
+  /** When the oldest buffered event was captured (undefined: none). */
+  get oldestCapturedAt(): number | undefined {
+    return this.events[0]?.capturedAt;
+  }
+
+  append(event: PendingEvent): void {
+    this.events.push(event);
+    this.bytes += event.body.length;
   }
 
   checkpoint(key: string, record: CheckpointRecord | null): void {
-    this.pinned.push({ at: this.messages.length, key, record });
+    this.pinned.push({ at: this.events.length, key, record });
   }
 
-  /** Removes and returns the first `max` messages and the checkpoints they complete. */
+  /** Removes and returns the first `max` events and the checkpoints they complete. */
   take(max: number): Batch {
-    const n = Math.min(max, this.messages.length);
-    const messages = this.messages.splice(0, n);
-    const sizes = this.sizes.splice(0, n);
-    const kinds = this.kinds.splice(0, n);
-    const bytes = sizes.reduce((a, b) => a + b, 0);
+    const n = Math.min(max, this.events.length);
+    const events = this.events.splice(0, n);
+    let bytes = 0;
+    for (const e of events) bytes += e.body.length;
     this.bytes -= bytes;
     const checkpoints = new Map<string, CheckpointRecord | null>();
     const rest: PinnedCheckpoint[] = [];
@@ -66,15 +75,13 @@ export class PendingBatch {
       else rest.push({ ...c, at: c.at - n });
     }
     this.pinned = rest;
-    return { messages, sizes, kinds, bytes, checkpoints };
+    return { events, bytes, checkpoints };
   }
 
   /** Puts a batch that failed to commit back in front, keeping order. */
   restore(batch: Batch): void {
-    const n = batch.messages.length;
-    this.messages.unshift(...batch.messages);
-    this.sizes.unshift(...batch.sizes);
-    this.kinds.unshift(...batch.kinds);
+    const n = batch.events.length;
+    this.events.unshift(...batch.events);
     this.bytes += batch.bytes;
     this.pinned = [
       ...[...batch.checkpoints].map(([key, record]) => ({ at: n, key, record })),

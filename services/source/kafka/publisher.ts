@@ -1,20 +1,29 @@
-import type { Kafka, Producer } from 'kafkajs';
-import { changeEventHeaders, encodeChangeEvent, eventPartition, type ChangeEvent } from '../../shared/change-event';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { EVENT_FLAGS, eventPartition, type ChangeEvent } from '../../shared/change-event';
+import { encodeEventBody, recordFramingBytes } from '../../shared/change-record';
+import { encodeCheckpoint, type CheckpointRecord } from '../../shared/checkpoint';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
-import { encodeCheckpoint, type CheckpointRecord } from '../../shared/checkpoint';
-import { PendingBatch } from './pending-batch';
+import { PendingBatch, type Batch } from './pending-batch';
+import { packRecords, RECORD_HEADERS_BYTES } from './record-packer';
 
 /**
  * Exactly-once publishing of change events (DESIGN §2 "Checkpoints").
  *
- * Links append events; a flush loop commits, a few times per second, one
- * Kafka transaction holding every buffered event and the latest checkpoint of
- * each link whose position moved. A consumer reading read_committed therefore
- * sees events and the checkpoint after them together, or neither; after a
- * crash each link resumes (PSYNC) from its committed checkpoint, and the
- * events past it, never committed, are streamed again by the master.
+ * Links append events; a commit loop puts every buffered event, packed into
+ * records of consecutive events of one partition (record-packer.ts), and the
+ * latest checkpoint of each link whose position moved, into one Kafka
+ * transaction. A consumer reading read_committed therefore sees events and the
+ * checkpoint after them together, or neither; after a crash each link resumes
+ * (PSYNC) from its committed checkpoint, and the events past it, never
+ * committed, are streamed again by the master.
+ *
+ * Transactions never wait for a timer when there are events: the next one
+ * starts as soon as the previous commit returns (group commit), so an event
+ * waits at most one commit. Only a checkpoint without events (an idle link's
+ * position) waits up to `commitIntervalMs`, to keep idle sources from
+ * committing empty transactions back to back.
  *
  * One transactional id per source (`tandem-source-<dc>`): a second source
  * started by mistake fences the first (its next commit fails with
@@ -31,14 +40,19 @@ export interface PublisherOptions {
   partitions: number;
   transactionalId: string;
   log: Logger;
+  /** The longest a checkpoint without events waits for its transaction. */
   commitIntervalMs: number;
   maxBufferedBytes: number;
+  /** Most events in one Kafka record. */
+  maxEventsPerRecord: number;
+  /** Most bytes in one Kafka record (further bounded by maxMessageBytes). */
+  maxRecordBytes: number;
   /** The changes topic's max.message.bytes: the largest record batch Kafka takes for it. */
   maxMessageBytes: number;
   /** An oversize event of another DC's origin was left out of the topic (no sink applies it). */
   onSkipped?: (event: ChangeEvent, bytes: number) => void;
   /** Called after each commit, for metrics. */
-  onCommit?: (info: { events: number; bytes: number; checkpoints: number; ms: number; eventsByKind: Record<string, number> }) => void;
+  onCommit?: (info: { events: number; records: number; bytes: number; checkpoints: number; ms: number; eventsByKind: Record<string, number> }) => void;
   onCommitError?: (err: Error) => void;
 }
 
@@ -50,12 +64,22 @@ export interface PublisherOptions {
 export const MAX_EVENTS_PER_TRANSACTION = 10_000;
 
 /**
- * Messages per producer send. kafkajs groups a send's messages by partition
+ * Records per producer send. kafkajs groups a send's messages by partition
  * in time quadratic in the messages per partition (groupMessagesPerPartition
  * copies the array per message); 60k messages over 3 partitions blocked the
  * event loop for 10 s in bench/source-throughput. Slices keep it linear.
  */
 const MESSAGES_PER_SEND = 1000;
+
+/**
+ * The transactional producer's own retry settings. kafkajs answers
+ * CONCURRENT_TRANSACTIONS (AddPartitionsToTxn while the previous
+ * transaction's markers are still being written, which is every time when
+ * transactions run back to back) with a retry; the shared client's 200 ms
+ * first retry put that much on every commit. A failure past these retries
+ * fails the commit, which is retried whole with backoff.
+ */
+const TRANSACTION_RETRY = { initialRetryTime: 5, maxRetryTime: 1000, retries: 12, factor: 0.2, multiplier: 2 };
 
 /**
  * Room left in a record batch for its header and each record's framing, key
@@ -71,6 +95,9 @@ export class ChangePublisher {
   private readonly pending = new PendingBatch();
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** The commit that is due: at once, or on a timer (checkpoints only, or a backoff). */
+  private scheduled: 'now' | 'timer' | undefined;
   private flushing: Promise<void> | undefined;
   private fatal: TandemError | undefined;
   private stopped = false;
@@ -110,6 +137,7 @@ export class ChangePublisher {
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
       allowAutoTopicCreation: false,
+      retry: TRANSACTION_RETRY,
     });
     await p.connect();
     return p;
@@ -135,9 +163,8 @@ export class ChangePublisher {
    */
   async append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointRecord; retire?: string }): Promise<void> {
     if (this.fatal) throw this.fatal;
-    const value = encodeChangeEvent(event);
-    const message = { key: event.slot >= 0 ? String(event.slot) : null, value, headers: changeEventHeaders(event), timestamp: String(event.capturedAt) };
-    const size = recordSize(message);
+    const body = encodeEventBody(event);
+    const size = body.length + recordFramingBytes(1) + RECORD_HEADERS_BYTES;
     const limit = this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD;
     if (size > limit) {
       const key = event.commands[0]?.[1]?.toString('latin1').slice(0, 100);
@@ -166,9 +193,17 @@ export class ChangePublisher {
       this.fail(err);
       throw err;
     }
-    const partition = eventPartition(event, this.o.partitions);
-    this.pending.append({ ...message, partition }, event.kind, value.length);
+    this.pending.append({
+      partition: eventPartition(event, this.o.partitions),
+      body,
+      origin: event.origin,
+      source: event.source,
+      kind: event.kind,
+      capturedAt: event.capturedAt,
+      alone: event.flags.includes(EVENT_FLAGS.payloadChunk),
+    });
     if (checkpoint) this.setCheckpoint(checkpoint.key, checkpoint.record, checkpoint.retire);
+    this.schedule();
     while (this.pending.bytes >= this.o.maxBufferedBytes && !this.fatal) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -179,15 +214,33 @@ export class ChangePublisher {
   setCheckpoint(key: string, record: CheckpointRecord, retire?: string): void {
     if (retire !== undefined && retire !== key) this.pending.checkpoint(retire, null);
     this.pending.checkpoint(key, record);
+    this.schedule();
   }
 
+  /**
+   * Makes sure a commit is coming: at once (next turn of the event loop, so
+   * the events appended in this turn share it) when events wait, after
+   * `commitIntervalMs` when only checkpoints do, after a backoff when the last
+   * commit failed. While a commit runs nothing is scheduled; its end schedules
+   * the next.
+   */
   private schedule(): void {
-    if (this.stopped || this.fatal) return;
-    const backlog = this.pending.length >= MAX_EVENTS_PER_TRANSACTION;
-    const backoff = this.failures > 0 ? Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) : backlog ? 0 : this.o.commitIntervalMs;
-    this.timer = setTimeout(() => {
+    if (this.stopped || this.fatal || this.flushing || !this.producer || this.pending.empty) return;
+    const now = this.failures === 0 && this.pending.length > 0;
+    if (this.scheduled === 'now' || (this.scheduled === 'timer' && !now)) return;
+    clearTimeout(this.timer); // a checkpoint's timer gives way to events
+    const run = () => {
+      this.scheduled = undefined;
       this.flush().finally(() => this.schedule());
-    }, backoff);
+    };
+    if (now) {
+      this.scheduled = 'now';
+      this.immediate = setImmediate(run);
+    } else {
+      this.scheduled = 'timer';
+      const wait = this.failures > 0 ? Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) : this.o.commitIntervalMs;
+      this.timer = setTimeout(run, wait);
+    }
   }
 
   /** Commits what is buffered now. Concurrent calls share one commit. */
@@ -204,20 +257,11 @@ export class ChangePublisher {
     const batch = this.pending.take(MAX_EVENTS_PER_TRANSACTION);
     const started = Date.now();
     try {
-      const tx = await this.producer.transaction();
-      try {
-        for (const slice of sendSlices(batch.messages, MESSAGES_PER_SEND, this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD)) {
-          await tx.send({ topic: this.topic, messages: slice, acks: -1 });
-        }
-        if (batch.checkpoints.size > 0) {
-          const records = [...batch.checkpoints].map(([key, record]) => ({ key, value: record ? encodeCheckpoint(record) : null }));
-          await tx.send({ topic: this.checkpointTopic, messages: records, acks: -1 });
-        }
-        await tx.commit();
-      } catch (err) {
-        await tx.abort().catch((abortErr: unknown) => this.o.log.warn({ err: errorMessage(abortErr) }, 'transaction abort failed after a failed commit'));
-        throw err;
-      }
+      const records = packRecords(batch.events, {
+        maxEvents: this.o.maxEventsPerRecord,
+        maxBytes: Math.min(this.o.maxRecordBytes, this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD),
+      });
+      await this.send(records.map((r) => r.message), batch);
       this.failures = 0;
       this.lastCommitAt = Date.now();
       for (const [key, record] of batch.checkpoints) {
@@ -225,8 +269,8 @@ export class ChangePublisher {
         else this.committedKeys.delete(key);
       }
       const eventsByKind: Record<string, number> = {};
-      for (const k of batch.kinds) eventsByKind[k] = (eventsByKind[k] ?? 0) + 1;
-      this.o.onCommit?.({ events: batch.messages.length, bytes: batch.bytes, checkpoints: batch.checkpoints.size, ms: Date.now() - started, eventsByKind });
+      for (const e of batch.events) eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
+      this.o.onCommit?.({ events: batch.events.length, records: records.length, bytes: batch.bytes, checkpoints: batch.checkpoints.size, ms: Date.now() - started, eventsByKind });
       this.release();
     } catch (err) {
       this.failures++;
@@ -248,6 +292,26 @@ export class ChangePublisher {
     }
   }
 
+  /** One transaction: the records, then the checkpoints, in as few produce requests as the limits allow. */
+  private async send(messages: Message[], batch: Batch): Promise<void> {
+    const tx = await this.producer!.transaction();
+    try {
+      const slices = sendSlices(messages, MESSAGES_PER_SEND, this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD);
+      const last = slices.pop() ?? [];
+      for (const slice of slices) await tx.send({ topic: this.topic, messages: slice, acks: -1 });
+      const topicMessages = last.length > 0 ? [{ topic: this.topic, messages: last }] : [];
+      if (batch.checkpoints.size > 0) {
+        const records = [...batch.checkpoints].map(([key, record]) => ({ key, value: record ? encodeCheckpoint(record) : null }));
+        topicMessages.push({ topic: this.checkpointTopic, messages: records });
+      }
+      if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch((abortErr: unknown) => this.o.log.warn({ err: errorMessage(abortErr) }, 'transaction abort failed after a failed commit'));
+      throw err;
+    }
+  }
+
   private release(): void {
     if (this.pending.bytes >= this.o.maxBufferedBytes) return;
     for (const w of this.waiters.splice(0)) w();
@@ -262,6 +326,7 @@ export class ChangePublisher {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     const deadline = Date.now() + timeoutMs;
     while (!this.fatal && (!this.pending.empty || this.flushing) && Date.now() < deadline) {
       await this.flush();

@@ -1,5 +1,6 @@
 import type { Cluster } from 'ioredis';
-import { changeEventHeaders, decodeChangeEvent, encodeChangeEvent, eventPartition, type ChangeEvent } from '../../../services/shared/change-event';
+import { changeEventHeaders, encodeChangeEvent, eventPartition, type ChangeEvent } from '../../../services/shared/change-event';
+import { decodeChangeRecord } from '../../../services/shared/change-record';
 import { topicsOf } from '../../../services/shared/kafka-client';
 import { keySlot } from '../../../services/shared/slot';
 import { readTopicToEnd } from '../../../services/shared/topic-reader';
@@ -106,18 +107,22 @@ describe('sink: DLQ', () => {
     const wrongType = dlq.filter((r) => r.headers[DLQ_HEADERS.error]?.includes('WRONGTYPE'));
     expect(wrongType).toHaveLength(1);
     expect(wrongType[0].headers).toMatchObject({ [DLQ_HEADERS.reason]: 'rejected', [DLQ_HEADERS.origin]: SRC, [DLQ_HEADERS.sinkDc]: DST });
-    const bad = decodeChangeEvent(wrongType[0].value!);
+    // The DLQ record holds the one event that failed, as a record of its own, and says where it was.
+    const [bad, ...others] = decodeChangeRecord(wrongType[0].value!);
+    expect(others).toEqual([]);
     expect(bad.commands[0].map(String)).toEqual(['rpush', conflict, 'x']); // as the master propagated it
+    expect(wrongType[0].headers[DLQ_HEADERS.index]).toMatch(/^\d+$/);
     expect(Number(wrongType[0].headers[DLQ_HEADERS.partition])).toBe(eventPartition({ slot: keySlot(conflict) }, PARTITIONS));
     expect(wrongType[0].headers[DLQ_HEADERS.offset]).toMatch(/^\d+$/);
 
     const undecodable = dlq.filter((r) => r.headers[DLQ_HEADERS.reason] === 'decode');
     expect(undecodable.map((r) => r.value?.toString('latin1'))).toEqual(['not a tandem event', Buffer.from([0x54, 0x01, 0xde, 0xad]).toString('latin1')]);
-    expect(undecodable[0].headers[DLQ_HEADERS.error]).toMatch(/cannot decode ChangeEvent/);
+    expect(undecodable[0].headers[DLQ_HEADERS.error]).toMatch(/cannot decode change record: bad magic/);
+    expect(undecodable[1].headers[DLQ_HEADERS.error]).toMatch(/cannot decode ChangeEvent/); // a broken v1 record
 
     const aborted = dlq.filter((r) => r.headers[DLQ_HEADERS.error]?.includes('wrong number of arguments'));
     expect(aborted).toHaveLength(1);
-    expect(decodeChangeEvent(aborted[0].value!).commands[0].map(String)).toEqual(['SET', `${p}:{g}:bad`]);
+    expect(decodeChangeRecord(aborted[0].value!)[0].commands[0].map(String)).toEqual(['SET', `${p}:{g}:bad`]);
 
     const [dlqCount] = await sink.metric('tandem_sink_dlq_total', { reason: 'rejected' });
     expect(dlqCount).toBeGreaterThanOrEqual(2);

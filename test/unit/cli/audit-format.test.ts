@@ -1,4 +1,5 @@
 import { encodeChangeEvent, changeEventHeaders, type ChangeEvent } from '../../../services/shared/change-event';
+import { changeRecordHeaders, encodeChangeRecord } from '../../../services/shared/change-record';
 import { keySlot } from '../../../services/shared/slot';
 import { AuditCollector } from '../../../services/cli/audit/collect';
 import { builtinKeys } from '../../../services/cli/audit/command-keys';
@@ -57,7 +58,7 @@ describe('audit: which events touched the key', () => {
       message(event({ kind: 'marker', origin: 'b', commands: [[b('SET'), b('__tandem:{x}:o:b'), b('0:1')]] }), 12),
       message(event({ kind: 'transaction', origin: 'b', commands: [[b('HSET'), b(KEY), b('f'), b('v')], [b('INCR'), b('user:{7}:n')]] }), 13),
       message(event({ slot: 1, commands: [[b('SET'), b(KEY), b('v')]] }), 14),
-    ].map((m) => c.add(3, m)).filter((e) => e !== undefined);
+    ].flatMap((m) => c.add(3, m));
     expect(out.map((e) => [e.offset, e.origin, e.kind])).toEqual([
       ['10', 'a', 'command'],
       ['13', 'b', 'transaction'],
@@ -70,18 +71,40 @@ describe('audit: which events touched the key', () => {
   test('a snapshot RESTORE shows its payload decoded; big-key chunks are assembled', () => {
     const c = new AuditCollector(b(KEY), keySlot(KEY), builtinKeys, 64);
     const payload = stringPayload('hello');
-    const one = c.add(0, message(event({ kind: 'snapshot', commands: [[b('RESTORE'), b(KEY), b('0'), payload, b('REPLACE')]] }), 1));
+    const [one] = c.add(0, message(event({ kind: 'snapshot', commands: [[b('RESTORE'), b(KEY), b('0'), payload, b('REPLACE')]] }), 1));
     expect(one?.decoded).toEqual({ type: 'string', value: 'hello' });
-    expect(c.add(0, message(event({ kind: 'snapshot', flags: ['payload-chunk'], commands: [[b(KEY), payload.subarray(0, 5)]] }), 2))).toBeUndefined();
-    expect(c.add(0, message(event({ kind: 'snapshot', flags: ['payload-chunk'], commands: [[b(KEY), payload.subarray(5)]] }), 3))).toBeUndefined();
-    const big = c.add(0, message(event({ kind: 'snapshot', flags: ['payload-last'], commands: [[b('RESTORE'), b(KEY), b('0'), Buffer.alloc(0), b('REPLACE')]] }), 4));
+    expect(c.add(0, message(event({ kind: 'snapshot', flags: ['payload-chunk'], commands: [[b(KEY), payload.subarray(0, 5)]] }), 2))).toEqual([]);
+    expect(c.add(0, message(event({ kind: 'snapshot', flags: ['payload-chunk'], commands: [[b(KEY), payload.subarray(5)]] }), 3))).toEqual([]);
+    const [big] = c.add(0, message(event({ kind: 'snapshot', flags: ['payload-last'], commands: [[b('RESTORE'), b(KEY), b('0'), Buffer.alloc(0), b('REPLACE')]] }), 4));
     expect(big?.chunks).toBe(2);
     expect(big?.decoded).toEqual({ type: 'string', value: 'hello' });
   });
 
+  test('a v2 record of several events: each event that touched the key, with its index in the record', () => {
+    const c = new AuditCollector(b(KEY), keySlot(KEY), builtinKeys, 64);
+    const events = [
+      event({ commands: [[b('SET'), b(KEY), b('v1')]] }),
+      event({ kind: 'marker', origin: 'b', commands: [[b('SET'), b('__tandem:{x}:o:b'), b('0:1:0')]] }),
+      event({ origin: 'b', kind: 'transaction', commands: [[b('DEL'), b(KEY)]] }),
+      event({ commands: [[b('SET'), b('user:{7}:other'), b('x')]] }),
+    ];
+    const record = { key: null, value: encodeChangeRecord(events), timestamp: '0', attributes: 0, offset: '77', headers: changeRecordHeaders(events) };
+    expect(c.add(3, record).map((e) => [e.offset, e.index, e.origin, e.kind])).toEqual([
+      ['77', 0, 'a', 'command'],
+      ['77', 2, 'b', 'transaction'],
+    ]);
+  });
+
+  test('--since/--until select events by capture time inside a record', () => {
+    const events = [1000, 2000, 3000].map((t) => event({ capturedAt: t, commands: [[b('INCR'), b(KEY)]] }));
+    const record = { key: null, value: encodeChangeRecord(events), timestamp: '3000', attributes: 0, offset: '5', headers: changeRecordHeaders(events) };
+    const c = new AuditCollector(b(KEY), keySlot(KEY), builtinKeys, 64, { fromMs: 1500, toMs: 3000 });
+    expect(c.add(0, record).map((e) => e.capturedAt)).toEqual([2000]);
+  });
+
   test('human form: one line per event with time, origin, kind, partition/offset and the command', () => {
     const c = new AuditCollector(b(KEY), keySlot(KEY), builtinKeys, 8);
-    const e = c.add(5, message(event({ commands: [[b('set'), b(KEY), b('a long value with spaces')]] }), 42))!;
-    expect(formatEntry(e)).toBe(`2024-05-01T12:00:00.000Z  a         command      5/42        SET "user:{7}"…(13 bytes) "a long v"…(24 bytes)`);
+    const [e] = c.add(5, message(event({ commands: [[b('set'), b(KEY), b('a long value with spaces')]] }), 42));
+    expect(formatEntry(e)).toBe(`2024-05-01T12:00:00.000Z  a         command      5/42:0        SET "user:{7}"…(13 bytes) "a long v"…(24 bytes)`);
   });
 });

@@ -64,12 +64,12 @@ describe('ranges', () => {
     ]);
   });
 
-  test('times use the offsets-by-timestamp answer, clamped to the log; the end is exclusive', () => {
+  test('times use the offsets-by-timestamp answer, clamped to the log; a time end also reads the record found there (its first events may be earlier)', () => {
     const from = new Map([[0, 40n], [1, 5n], [2, 0n]]);
     const to = new Map([[0, 60n], [1, 50n], [2, 0n]]);
     const r = planRanges(bounds, { kind: 'time', ms: 1, text: '' }, { kind: 'time', ms: 2, text: '' }, { from, to });
     expect(r).toEqual([
-      { partition: 0, from: 40n, to: 60n },
+      { partition: 0, from: 40n, to: 61n },
       { partition: 1, from: 10n, to: 50n },
       { partition: 2, from: 0n, to: 0n },
     ]);

@@ -1,5 +1,6 @@
 import {
   formatMarkerValue,
+  isCoveredBy,
   isMarkerKey,
   isReservedKey,
   isValidDcName,
@@ -65,23 +66,39 @@ describe('anti-loop marker key', () => {
   });
 });
 
-describe('marker value <partition>:<offset>', () => {
-  it('round-trips, offsets beyond 2^53 included', () => {
-    expect(formatMarkerValue(7, 123)).toBe('7:123');
-    expect(parseMarkerValue('7:123')).toEqual({ partition: 7, offset: 123n });
+describe('marker value <partition>:<offset>[:<index>]', () => {
+  it('round-trips the address of an event, offsets beyond 2^53 included', () => {
+    expect(formatMarkerValue(7, 123, 4)).toBe('7:123:4');
+    expect(parseMarkerValue('7:123:4')).toEqual({ partition: 7, offset: 123n, index: 4 });
     const big = 2n ** 62n + 1n;
-    expect(parseMarkerValue(Buffer.from(formatMarkerValue(63, big)))).toEqual({ partition: 63, offset: big });
-    expect(formatMarkerValue(0, '0')).toBe('0:0');
+    expect(parseMarkerValue(Buffer.from(formatMarkerValue(63, big, 0)))).toEqual({ partition: 63, offset: big, index: 0 });
+    expect(formatMarkerValue(0, '0', 0)).toBe('0:0:0');
+  });
+
+  it('reads a value without an index (sinks before v2 records) as covering the whole record', () => {
+    const m = parseMarkerValue('7:123');
+    expect(m).toEqual({ partition: 7, offset: 123n });
+    expect(isCoveredBy(m!, 123n, 999)).toBe(true);
+    expect(isCoveredBy(m!, 124n, 0)).toBe(false);
+  });
+
+  it('orders addresses by record offset, then index', () => {
+    const m = { partition: 0, offset: 10n, index: 2 };
+    expect(isCoveredBy(m, 9n, 50)).toBe(true);
+    expect(isCoveredBy(m, 10n, 2)).toBe(true);
+    expect(isCoveredBy(m, 10n, 3)).toBe(false);
+    expect(isCoveredBy(m, 11n, 0)).toBe(false);
   });
 
   it('returns undefined for malformed values', () => {
-    for (const bad of ['', '7', '7:', ':1', '-1:5', '7:-5', '07:1', '7:01', '7:1:2', 'a:b', ' 7:1']) {
+    for (const bad of ['', '7', '7:', ':1', '-1:5', '7:-5', '07:1', '7:01', '7:1:', '7:1:02', '7:1:2:3', 'a:b', ' 7:1']) {
       expect(parseMarkerValue(bad)).toBeUndefined();
     }
   });
 
   it('refuses negative positions', () => {
-    expect(() => formatMarkerValue(-1, 0)).toThrow(RangeError);
-    expect(() => formatMarkerValue(0, -1n)).toThrow(RangeError);
+    expect(() => formatMarkerValue(-1, 0, 0)).toThrow(RangeError);
+    expect(() => formatMarkerValue(0, -1n, 0)).toThrow(RangeError);
+    expect(() => formatMarkerValue(0, 0, -1)).toThrow(RangeError);
   });
 });

@@ -1,0 +1,97 @@
+import { Type } from 'avsc';
+import { changeEventHeaders, encodeChangeEvent, type ChangeEvent } from '../../../services/shared/change-event';
+import {
+  changeRecordHeaders,
+  decodeChangeRecord,
+  encodeChangeRecord,
+  encodeEventBody,
+  frameRecord,
+  readRecordHeaders,
+} from '../../../services/shared/change-record';
+import { CHANGE_BATCH, CHANGE_BATCH_VERSION, loadSchema, schemaType } from '../../../services/shared/schemas';
+
+const b = (s: string): Buffer => Buffer.from(s);
+
+function event(over: Partial<ChangeEvent> = {}): ChangeEvent {
+  return {
+    origin: 'a', source: 'a', kind: 'command', slot: 866, db: 0,
+    commands: [[b('SET'), b('{k}:1'), Buffer.from([0x00, 0xff, 0x0d, 0x0a])]],
+    replId: '8d2e8fa5a3c7b8ba4cb5a8b7e3a0b1f2c3d4e5f6', replOffset: 2 ** 40 + 3, nodeId: 'n1',
+    capturedAt: 1_732_540_000_123, seq: 0, flags: [], dedupeKey: null, ...over,
+  };
+}
+
+const plain = (e: ChangeEvent) => ({ ...e, commands: e.commands.map((argv) => argv.map((a) => a.toString('hex'))) });
+
+describe('change record format v2: a batch of events per Kafka record', () => {
+  test('round-trips a run of events in order, each with its own origin, kind, slot, time and position', () => {
+    const events = [
+      event(),
+      event({ kind: 'marker', origin: 'b', seq: 0, commands: [[b('SET'), b('__tandem:{x}:o:b'), b('3:10:0')]] }),
+      event({ kind: 'transaction', origin: 'b', seq: 1, slot: 867, capturedAt: 1_732_540_000_200, commands: [[b('INCR'), b('c')], [b('DEL'), b('d')]] }),
+      event({ kind: 'snapshot', flags: ['payload-chunk'], replOffset: 5, commands: [[b('k'), Buffer.alloc(70_000, 7)]] }),
+    ];
+    const value = encodeChangeRecord(events);
+    expect(value[0]).toBe(0x54);
+    expect(value[1]).toBe(CHANGE_BATCH_VERSION);
+    expect(decodeChangeRecord(value).map(plain)).toEqual(events.map(plain));
+  });
+
+  test('framing pre-encoded bodies gives exactly the Avro encoding of the ChangeBatch schema', () => {
+    const events = Array.from({ length: 130 }, (_, i) => event({ seq: i, replOffset: i })); // a count varint of two bytes
+    const framed = frameRecord(events.map(encodeEventBody));
+    const avro = schemaType(CHANGE_BATCH, CHANGE_BATCH_VERSION).toBuffer({ events });
+    expect(framed.subarray(2).equals(avro)).toBe(true);
+  });
+
+  test('reads v1 records (one event) as a record of one event', () => {
+    const e = event({ kind: 'transaction', commands: [[b('SET'), b('x'), b('1')], [b('INCR'), b('y')]] });
+    expect(decodeChangeRecord(encodeChangeEvent(e)).map(plain)).toEqual([plain(e)]);
+  });
+
+  test('refuses what is not a whole, valid record, naming the problem', () => {
+    const good = encodeChangeRecord([event(), event()]);
+    const cases: [Buffer, RegExp][] = [
+      [Buffer.from([0x54]), /too short/],
+      [Buffer.concat([Buffer.from([0x00]), good.subarray(1)]), /bad magic/],
+      [Buffer.concat([Buffer.from([0x54, 9]), good.subarray(2)]), /format version 9.*upgrade the reader/],
+      [good.subarray(0, good.length - 3), /invalid Avro body/],
+      [Buffer.concat([good, Buffer.from([0])]), /invalid Avro body/],
+      [Buffer.from([0x54, CHANGE_BATCH_VERSION, 0x00]), /holds no event/],
+      [encodeChangeRecord([event({ slot: 16384 })]), /event 0: slot 16384 out of range/],
+    ];
+    for (const [buf, message] of cases) {
+      expect(() => decodeChangeRecord(buf)).toThrow(expect.objectContaining({ code: 'EVENT_DECODE', message: expect.stringMatching(message) }));
+    }
+  });
+
+  test('encoding names the offending field', () => {
+    const bad = event({ commands: [[b('SET'), 'x' as unknown as Buffer]] });
+    expect(() => encodeEventBody(bad)).toThrow(expect.objectContaining({ code: 'EVENT_ENCODE', message: expect.stringMatching(/commands\.0\.1/) }));
+  });
+
+  test('headers summarise the record: format version, count, origins and kinds present, source', () => {
+    const events = [event(), event({ origin: 'b', kind: 'marker' }), event({ origin: 'b', kind: 'transaction' }), event()];
+    const headers = changeRecordHeaders(events);
+    expect(headers).toEqual({ 'format-version': '2', count: '4', origins: 'a,b', kinds: 'command,marker,transaction', source: 'a' });
+    const consumed = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)]));
+    expect(readRecordHeaders(consumed)).toEqual({ formatVersion: 2, count: 4, origins: ['a', 'b'], kinds: ['command', 'marker', 'transaction'], source: 'a' });
+  });
+
+  test('v1 headers read as a summary of one event; malformed headers are decode errors', () => {
+    expect(readRecordHeaders(changeEventHeaders(event({ origin: 'b', kind: 'marker' })))).toEqual({ formatVersion: 1, count: 1, origins: ['b'], kinds: ['marker'], source: 'a' });
+    expect(readRecordHeaders(undefined)).toEqual({});
+    expect(() => readRecordHeaders({ kinds: 'command,bogus' })).toThrow(expect.objectContaining({ code: 'EVENT_DECODE' }));
+    expect(() => readRecordHeaders({ count: '-1' })).toThrow(expect.objectContaining({ code: 'EVENT_DECODE' }));
+  });
+
+  test('a reader on a newer batch schema (an added field with a default) reads v2 records', () => {
+    const v2 = loadSchema(CHANGE_BATCH, 2) as { fields: { type: { items: { fields: unknown[] } } }[] };
+    const next = JSON.parse(JSON.stringify(v2)) as typeof v2;
+    next.fields[0].type.items.fields.push({ name: 'stamp', type: ['null', 'string'], default: null });
+    const reader = Type.forSchema(next as never);
+    const written = encodeChangeRecord([event(), event({ seq: 1 })]).subarray(2);
+    const read = reader.fromBuffer(written, reader.createResolver(schemaType(CHANGE_BATCH, 2))) as { events: (ChangeEvent & { stamp: null })[] };
+    expect(read.events.map((e) => [e.seq, e.stamp])).toEqual([[0, null], [1, null]]);
+  });
+});
