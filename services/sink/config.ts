@@ -30,9 +30,15 @@ export const sinkSectionSchema = z
     maxTransactionBytes: z
       .number().int().min(64 * 1024).default(16 * 1024 * 1024)
       .describe('argument bytes per MULTI/EXEC (a single larger event still goes alone)'),
+    fetchMaxBytes: z
+      .number().int().min(64 * 1024).default(1024 * 1024)
+      .describe('most record bytes one fetch brings (Kafka always returns at least one record); what one apply cycle holds in memory'),
+    fetchMaxBytesPerPartition: z
+      .number().int().min(16 * 1024).default(256 * 1024)
+      .describe('most record bytes one fetch brings per partition'),
     partitionsConsumedConcurrently: z
-      .number().int().min(1).max(1024).default(16)
-      .describe('Kafka partitions applied in parallel (each partition stays in order)'),
+      .number().int().min(1).max(1024).default(64)
+      .describe('Kafka partitions applied in parallel (each partition stays in order); at least the partitions this sink is assigned, so one fetch cycle applies every partition at once'),
     applyRetries: z
       .number().int().min(0).max(1000).default(60)
       .describe('retries of a MULTI/EXEC on transient target errors (MOVED refresh, LOADING, TRYAGAIN, CLUSTERDOWN, READONLY, connection loss) before the sink stops'),

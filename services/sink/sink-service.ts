@@ -111,6 +111,8 @@ export class SinkService {
       groupId: s.groupId ?? `tandem-sink-${config.dc}`,
       topics: s.peers.map((p) => topicsOf(p).changes),
       partitionsConsumedConcurrently: s.partitionsConsumedConcurrently,
+      fetchMaxBytes: s.fetchMaxBytes,
+      fetchMaxBytesPerPartition: s.fetchMaxBytesPerPartition,
       sessionTimeoutMs: s.sessionTimeoutMs,
       log: log.child({ module: 'consumer' }),
       handler: async (batch) => {
@@ -144,7 +146,10 @@ export class SinkService {
         }
         previous = assignment;
       },
-      onCommit: (topic, partition, offset) => m.committedOffset.set({ topic, partition: String(partition) }, Number(offset)),
+      onCommit: (topic, partition, offset) => {
+        // Commits complete after the next fetch started; one may land after its partition moved away.
+        if (previous[topic]?.includes(partition)) m.committedOffset.set({ topic, partition: String(partition) }, Number(offset));
+      },
       onFatal: (err) => this.failed?.(TandemError.wrap('KAFKA_UNAVAILABLE', 'the Kafka consumer stopped', err)),
     });
     await this.consumer.start();

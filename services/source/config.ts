@@ -20,8 +20,8 @@ export const sourceSectionSchema = z
       .number().int().min(64 * 1024).default(1024 * 1024)
       .describe('most bytes in one Kafka record; the changes topic\'s max.message.bytes bounds it further. A big key\'s chunk is always a record of its own'),
     maxBufferedBytes: z
-      .number().int().min(1024 * 1024).default(64 * 1024 * 1024)
-      .describe('encoded events held in memory before links stop reading their sockets (backpressure)'),
+      .number().int().min(1024 * 1024).default(32 * 1024 * 1024)
+      .describe('memory of buffered events (encoded bytes plus a fixed cost per event) before links stop reading their sockets (backpressure)'),
     maxEventPayloadBytes: z
       .number().int().min(64 * 1024).max(6 * 1024 * 1024).default(4 * 1024 * 1024)
       .describe('a RESTORE payload larger than this is sent as chunk events (the changes topic accepts 8 MiB messages)'),

@@ -71,7 +71,12 @@ export class LinkRunner {
     this.name = `${o.shard.master.host}:${o.shard.master.port}`;
     this.anchorSlot = o.shard.slots[0][0];
     this.setState('idle');
+    o.metrics.beforeScrape.add(this.reportOffset);
   }
+
+  private readonly reportOffset = (): void => {
+    if (this.checkpoint) this.o.metrics.replOffset.set({ link: this.name }, this.checkpoint.offset);
+  };
 
   get streaming(): boolean {
     return this.state === 'streaming';
@@ -110,6 +115,8 @@ export class LinkRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.link?.stop();
+    this.reportOffset();
+    this.o.metrics.beforeScrape.delete(this.reportOffset);
   }
 
   /** Re-reads the topology and follows the shard's anchor slot to its current master. */
@@ -227,24 +234,25 @@ export class LinkRunner {
   private track(cp: Required<ReplicationCheckpoint>): void {
     this.checkpoint = cp;
     this.committedKey = cp.replid;
-    this.o.metrics.replOffset.set({ link: this.name }, cp.offset);
   }
 
-  private checkpointRecord(cp: Required<ReplicationCheckpoint>): { key: string; record: CheckpointRecord; retire?: string } {
+  /** The checkpoint after `cp`; its record is built only if it is the one a transaction writes. */
+  private checkpointRecord(cp: Required<ReplicationCheckpoint>): { key: string; record: () => CheckpointRecord; retire?: string } {
+    const { master, lastFullResync } = this;
     return {
       key: cp.replid,
       retire: this.committedKey !== undefined && this.committedKey !== cp.replid ? this.committedKey : undefined,
-      record: {
+      record: () => ({
         replid: cp.replid,
         offset: cp.offset,
         db: cp.db,
-        nodeId: this.master.id,
-        address: `${this.master.host}:${this.master.port}`,
+        nodeId: master.id,
+        address: `${master.host}:${master.port}`,
         partitions: this.o.partitions,
         dc: this.o.dc,
         updatedAt: Date.now(),
-        lastFullResync: this.lastFullResync,
-      },
+        lastFullResync,
+      }),
     };
   }
 

@@ -6,10 +6,21 @@ export const LINK_STATES: ReplicaLinkState[] = ['idle', 'connecting', 'handshaki
 
 export function sourceMetrics(registry: Registry) {
   const registers = [registry];
+  /** Called on every scrape: values that change per event are set then, not per event (label hashing per event was a hot spot). */
+  const beforeScrape = new Set<() => void>();
   return {
+    beforeScrape,
     linkState: new Gauge({ name: 'tandem_source_link_state', help: '1 for the state each replica link is in, 0 for the others', labelNames: ['link', 'state'], registers }),
     linkUp: new Gauge({ name: 'tandem_source_link_up', help: '1 while the replica link streams from its master', labelNames: ['link'], registers }),
-    replOffset: new Gauge({ name: 'tandem_source_repl_offset', help: 'replication offset consumed by the link (bytes of the master stream)', labelNames: ['link'], registers }),
+    replOffset: new Gauge({
+      name: 'tandem_source_repl_offset',
+      help: 'replication offset consumed by the link (bytes of the master stream)',
+      labelNames: ['link'],
+      registers,
+      collect() {
+        for (const f of beforeScrape) f();
+      },
+    }),
     fullResyncs: new Counter({ name: 'tandem_source_full_resyncs_total', help: 'full resyncs (RDB transfers) per link and reason', labelNames: ['link', 'reason'], registers }),
     partialResyncs: new Counter({ name: 'tandem_source_partial_resyncs_total', help: 'partial resyncs (+CONTINUE) per link', labelNames: ['link'], registers }),
     linkFailures: new Counter({ name: 'tandem_source_link_failures_total', help: 'replica link failures that were retried', labelNames: ['link'], registers }),

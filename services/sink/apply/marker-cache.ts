@@ -1,5 +1,6 @@
 import { TandemError } from '../../shared/errors';
 import { isCoveredBy, parseMarkerValue, type MarkerValue } from '../../shared/marker';
+import { SLOT_COUNT } from '../../shared/slot';
 
 /**
  * The address of the last event applied per (slot, origin), as stored in the
@@ -14,13 +15,22 @@ import { isCoveredBy, parseMarkerValue, type MarkerValue } from '../../shared/ma
 export type MarkerReader = (slot: number, origin: string) => Promise<Buffer | string | null>;
 
 export class MarkerCache {
-  private readonly values = new Map<string, MarkerValue | null>();
+  /** Per origin, per slot: the value; null: read, no marker; undefined: not read. */
+  private readonly values = new Map<string, (MarkerValue | null | undefined)[]>();
+  private count = 0;
 
   constructor(private readonly read: MarkerReader) {}
 
+  private slots(origin: string): (MarkerValue | null | undefined)[] {
+    let slots = this.values.get(origin);
+    if (slots === undefined) this.values.set(origin, (slots = new Array<MarkerValue | null | undefined>(SLOT_COUNT)));
+    return slots;
+  }
+
   async get(slot: number, origin: string): Promise<MarkerValue | null> {
-    const id = `${slot}/${origin}`;
-    if (this.values.has(id)) return this.values.get(id) ?? null;
+    const slots = this.slots(origin);
+    const cached = slots[slot];
+    if (cached !== undefined) return cached;
     const raw = await this.read(slot, origin);
     let value: MarkerValue | null = null;
     if (raw !== null) {
@@ -31,24 +41,33 @@ export class MarkerCache {
       }
       value = parsed;
     }
-    this.values.set(id, value);
+    this.put(slots, slot, value);
     return value;
   }
 
   set(slot: number, origin: string, value: MarkerValue): void {
-    this.values.set(`${slot}/${origin}`, value);
+    this.put(this.slots(origin), slot, value);
   }
 
   invalidate(slot: number, origin: string): void {
-    this.values.delete(`${slot}/${origin}`);
+    const slots = this.values.get(origin);
+    if (slots?.[slot] === undefined) return;
+    slots[slot] = undefined;
+    this.count--;
   }
 
   clear(): void {
     this.values.clear();
+    this.count = 0;
   }
 
   get size(): number {
-    return this.values.size;
+    return this.count;
+  }
+
+  private put(slots: (MarkerValue | null | undefined)[], slot: number, value: MarkerValue | null): void {
+    if (slots[slot] === undefined) this.count++;
+    slots[slot] = value;
   }
 }
 
@@ -58,12 +77,12 @@ export class MarkerCache {
  * partition count changed (which moves slots) or someone else wrote the key:
  * guessing either way could lose or double writes, so it stops the sink.
  */
-export function isApplied(marker: MarkerValue | null, partition: number, offset: bigint, index: number, where: string): boolean {
+export function isApplied(marker: MarkerValue | null, partition: number, offset: bigint, index: number, where: { toString(): string }): boolean {
   if (marker === null) return false;
   if (marker.partition !== partition) {
     throw new TandemError(
       'TOPIC_MISMATCH',
-      `${where}: marker says partition ${marker.partition} but the event is in partition ${partition}; ` +
+      `${String(where)}: marker says partition ${marker.partition} but the event is in partition ${partition}; ` +
         'the changes topic\'s partition count changed, which splits slot histories. Restore it or re-seed this DC.',
     );
   }

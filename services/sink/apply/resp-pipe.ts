@@ -28,8 +28,8 @@ export interface RespPipeOptions {
   connectTimeoutMs: number;
 }
 
-/** A reply: Buffer, number, null, an array of replies, or an Error for an error reply. */
-export type Reply = Buffer | number | null | Error | Reply[];
+/** A reply: string, number, null, an array of replies, or an Error for an error reply. */
+export type Reply = string | Buffer | number | null | Error | Reply[];
 
 interface Pending {
   count: number;
@@ -89,7 +89,9 @@ export class RespPipe {
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
       const parser = new RedisParser({
-        returnBuffers: true,
+        // The writer reads errors and the shape of EXEC's reply, never values:
+        // strings cost less than a Buffer per +OK and +QUEUED.
+        returnBuffers: false,
         returnReply: (reply: Reply) => this.reply(reply),
         returnError: (err: Error) => this.reply(err),
         returnFatalError: (err: Error) => socket.destroy(err),

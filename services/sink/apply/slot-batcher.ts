@@ -27,14 +27,18 @@ export interface SlotRun {
 export type SlotLane = SlotRun[];
 
 export function planLanes(items: readonly ApplyItem[], limits: RunLimits): SlotLane[] {
-  const bySlot = new Map<string, ApplyItem[]>();
+  // Keyed by origin, then slot: a sink's batch has one origin, replay's may have several.
+  const byOrigin = new Map<string, Map<number, ApplyItem[]>>();
   for (const item of items) {
-    const id = `${item.event.slot}/${item.event.origin}`;
-    let list = bySlot.get(id);
-    if (list === undefined) bySlot.set(id, (list = []));
+    let bySlot = byOrigin.get(item.event.origin);
+    if (bySlot === undefined) byOrigin.set(item.event.origin, (bySlot = new Map()));
+    let list = bySlot.get(item.event.slot);
+    if (list === undefined) bySlot.set(item.event.slot, (list = []));
     list.push(item);
   }
-  return [...bySlot.values()].map((list) => splitRuns(list, limits));
+  const lanes: SlotLane[] = [];
+  for (const bySlot of byOrigin.values()) for (const list of bySlot.values()) lanes.push(splitRuns(list, limits));
+  return lanes;
 }
 
 /** Splits one slot's events into runs under the limits; an event is never split, so an oversize event runs alone. */

@@ -63,13 +63,14 @@ export class Writer {
 
   /** Applies the runs of one slot lane in order. */
   async applyLane(runs: SlotRun[]): Promise<ItemOutcome[]> {
+    if (runs.length === 1) return this.applyRun(runs[0]);
     const out: ItemOutcome[] = [];
-    for (const run of runs) out.push(...(await this.applyRun(run)));
+    for (const run of runs) for (const o of await this.applyRun(run)) out.push(o);
     return out;
   }
 
   async applyRun(run: SlotRun): Promise<ItemOutcome[]> {
-    const where = `slot ${run.slot}, origin ${run.origin}, partition ${run.partition}`;
+    const where = new RunPlace(run);
     let ask: string | undefined;
     let backoff = this.o.backoffMs;
     for (let attempt = 0; ; attempt++) {
@@ -85,7 +86,8 @@ export class Writer {
         const replies = await this.exec(run, pending, ask);
         const last = pending[pending.length - 1];
         this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index });
-        return skipped.concat(mapReplies(pending, replies, where));
+        const applied = mapReplies(pending, replies, where);
+        return skipped.length === 0 ? applied : skipped.concat(applied);
       } catch (err) {
         const c = classifyApplyError(err);
         if (c.kind === 'fatal') throw err;
@@ -98,7 +100,7 @@ export class Writer {
           return out;
         }
         if (attempt >= this.o.retries || this.o.stopping?.()) {
-          throw new TandemError('REDIS_UNAVAILABLE', `${where}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
+          throw new TandemError('REDIS_UNAVAILABLE', `${where.text}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
         }
         this.o.onRetry?.(c.reason);
         this.o.markers.invalidate(run.slot, run.origin);
@@ -118,7 +120,7 @@ export class Writer {
     }
   }
 
-  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined): Promise<[Error | null, unknown][]> {
+  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined): Promise<Reply[]> {
     const pipe = this.o.router.pipe(ask ?? (await this.o.router.master(run.slot)).key);
     const last = items[items.length - 1];
     const marker = ['SET', markerKey(run.slot, run.origin), formatMarkerValue(run.partition, last.offset, last.index)];
@@ -151,7 +153,7 @@ export class Writer {
  * what classifyApplyError reads (a MOVED at queue time is a redirect, a
  * syntax error is the event's own fault).
  */
-export function execResult(replies: Reply[]): [Error | null, unknown][] {
+export function execResult(replies: Reply[]): Reply[] {
   const multi = replies[0];
   if (multi instanceof Error) throw multi;
   const exec = replies[replies.length - 1];
@@ -160,26 +162,41 @@ export function execResult(replies: Reply[]): [Error | null, unknown][] {
     throw exec;
   }
   if (!Array.isArray(exec)) throw new TandemError('REDIS_UNAVAILABLE', 'EXEC returned nil', { retriable: true });
-  return exec.map((r) => (r instanceof Error ? [r, null] : [null, r]));
+  return exec;
 }
 
-/** Maps EXEC's replies (marker first) back to the items. */
-export function mapReplies(items: ApplyItem[], replies: [Error | null, unknown][], where: string): ItemOutcome[] {
-  if (replies[0]?.[0]) {
-    // The marker failed but the commands ran: exactly-once is broken for this run. Never seen; stop loudly.
-    throw new TandemError('TARGET_REJECTED', `${where}: the marker SET failed inside EXEC: ${replies[0][0].message}`);
+/** Where a run applies, for messages; the text is built only when one is needed. */
+class RunPlace {
+  constructor(private readonly run: SlotRun) {}
+  get text(): string {
+    return `slot ${this.run.slot}, origin ${this.run.origin}, partition ${this.run.partition}`;
   }
-  const out: ItemOutcome[] = [];
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** Maps EXEC's replies (the marker's first, then one per command) back to the items. */
+export function mapReplies(items: ApplyItem[], replies: readonly Reply[], where: { toString(): string }): ItemOutcome[] {
+  const marker = replies[0];
+  if (marker instanceof Error) {
+    // The marker failed but the commands ran: exactly-once is broken for this run. Never seen; stop loudly.
+    throw new TandemError('TARGET_REJECTED', `${String(where)}: the marker SET failed inside EXEC: ${marker.message}`);
+  }
+  const out: ItemOutcome[] = new Array<ItemOutcome>(items.length);
   let i = 1;
-  for (const item of items) {
-    const errors: string[] = [];
+  for (let n = 0; n < items.length; n++) {
+    const item = items[n];
+    let errors: string[] | undefined;
     for (let c = 0; c < item.commands.length; c++, i++) {
-      const err = replies[i]?.[0];
-      if (err) errors.push(`${item.commands.length > 1 ? `command ${c + 1} ` : ''}${item.commands[c][0].toString('latin1').toUpperCase()}: ${err.message}`);
+      const err = replies[i];
+      if (err instanceof Error) {
+        (errors ??= []).push(`${item.commands.length > 1 ? `command ${c + 1} ` : ''}${item.commands[c][0].toString('latin1').toUpperCase()}: ${err.message}`);
+      }
     }
-    if (errors.length === 0) out.push({ item, status: 'applied' });
-    else if (item.tolerateBusyKey && errors.every((e) => e.includes('BUSYKEY'))) out.push({ item, status: 'skipped-exists' });
-    else out.push({ item, status: 'rejected', error: errors.join('; ') });
+    if (errors === undefined) out[n] = { item, status: 'applied' };
+    else if (item.tolerateBusyKey && errors.every((e) => e.includes('BUSYKEY'))) out[n] = { item, status: 'skipped-exists' };
+    else out[n] = { item, status: 'rejected', error: errors.join('; ') };
   }
   return out;
 }

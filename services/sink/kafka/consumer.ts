@@ -13,7 +13,9 @@ import { OffsetCommitter } from './offset-committer';
  * Each partition is processed in order (kafkajs hands one batch of a partition
  * at a time); up to `partitionsConsumedConcurrently` partitions run in parallel,
  * and the offsets of the batches that finish together go to Kafka in one
- * OffsetCommit (offset-committer.ts).
+ * OffsetCommit (offset-committer.ts), while the next fetch is already on its
+ * way: one commit per fetch cycle, off the critical path. Stopping waits for
+ * the last commit.
  *
  * Fetches are tuned for latency: the broker answers as soon as it has one
  * byte (`minBytes` 1) and waits at most `FETCH_MAX_WAIT_MS` when it has none.
@@ -38,6 +40,8 @@ export interface SinkConsumerOptions {
   groupId: string;
   topics: string[];
   partitionsConsumedConcurrently: number;
+  fetchMaxBytes: number;
+  fetchMaxBytesPerPartition: number;
   sessionTimeoutMs: number;
   log: Logger;
   handler: BatchHandler;
@@ -48,6 +52,7 @@ export interface SinkConsumerOptions {
 
 export class SinkConsumer {
   private consumer: Consumer | undefined;
+  private committer: OffsetCommitter | undefined;
   private assignment: Record<string, number[]> = {};
   private joined = false;
 
@@ -72,10 +77,16 @@ export class SinkConsumer {
       heartbeatInterval,
       minBytes: 1,
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      // Small fetches keep a cycle's events young: the whole cycle lives until
+      // its apply returns, and 10 MiB cycles (kafkajs' default) cost the sink
+      // most of its time in GC and hundreds of MB of heap (BENCHMARKS.md).
+      maxBytes: o.fetchMaxBytes,
+      maxBytesPerPartition: o.fetchMaxBytesPerPartition,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
     const committer = new OffsetCommitter((offsets) => consumer.commitOffsets(offsets));
+    this.committer = committer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.joined = true;
       this.assignment = e.payload.memberAssignment;
@@ -121,17 +132,21 @@ export class SinkConsumer {
           (err) => o.log.warn({ ...where, err: errorMessage(err) }, 'heartbeat failed during a batch; the group is rebalancing, the commit after it will rejoin'),
         );
         if (commit !== undefined) {
-          try {
-            await committer.commit({ topic: batch.topic, partition: batch.partition, offset: commit.toString() });
-          } catch (err) {
-            const lost = membershipError(err);
-            if (lost === undefined) throw err;
-            // Rethrown with its kafkajs type, so the runner rejoins the group instead of crashing;
-            // the batch is re-read by the partition's next owner and its markers skip what was applied.
-            o.log.warn({ ...where, err: errorMessage(err) }, 'offset commit refused: this member lost its partitions; rejoining the group');
-            throw lost;
-          }
-          o.onCommit(batch.topic, batch.partition, commit);
+          // Not awaited: the next fetch does not wait for Kafka to store the
+          // offset. The batch is applied (that is what the offset needs); a
+          // commit lost to a rebalance or a crash only makes the partition's
+          // next owner re-read what the slot markers already cover.
+          const offset = commit.toString();
+          committer.commit({ topic: batch.topic, partition: batch.partition, offset }).then(
+            () => o.onCommit(batch.topic, batch.partition, commit),
+            (err: unknown) => {
+              if (membershipError(err) !== undefined) {
+                o.log.warn({ ...where, offset, err: errorMessage(err) }, 'offset commit refused: this member lost its partitions; the group rebalances and the next owner re-reads from the last committed offset');
+              } else {
+                o.log.warn({ ...where, offset, err: errorMessage(err) }, 'offset commit failed; the next commit carries this partition\'s offset again');
+              }
+            },
+          );
         }
         // Throwing above leaves the batch unresolved: kafkajs does not move past it.
       },
@@ -144,6 +159,7 @@ export class SinkConsumer {
     if (!c) return;
     this.consumer = undefined;
     await c.stop();
+    await this.committer?.idle();
     await c.disconnect();
   }
 }

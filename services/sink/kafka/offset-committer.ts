@@ -2,9 +2,9 @@
  * Group commit of consumer offsets: one OffsetCommit request for every
  * partition batch that finished while the previous request was in flight
  * (or in the same turn of the event loop), instead of one per partition
- * batch. Each caller still waits for the request that carries its offset,
- * and sees its error, so a batch is never reported committed before Kafka
- * took it and a lost membership still reaches the batch that must rejoin.
+ * batch. Requests go one at a time, each with the latest offset of every
+ * partition, so a partition's committed offset only moves forward. Each
+ * caller's promise settles with the request that carried its offset.
  */
 export interface TopicPartitionOffset {
   topic: string;
@@ -31,6 +31,11 @@ export class OffsetCommitter {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.running ??= this.drain();
     return done;
+  }
+
+  /** Resolves once every offset handed in so far was sent (successfully or not). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   private async drain(): Promise<void> {

@@ -1,11 +1,11 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { EVENT_FLAGS, eventPartition, type ChangeEvent } from '../../shared/change-event';
-import { encodeEventBody, recordFramingBytes } from '../../shared/change-record';
-import { encodeCheckpoint, type CheckpointRecord } from '../../shared/checkpoint';
+import { EventBodyWriter, recordFramingBytes } from '../../shared/change-record';
+import { encodeCheckpoint } from '../../shared/checkpoint';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
-import { PendingBatch, type Batch } from './pending-batch';
+import { PendingBatch, type Batch, type CheckpointValue } from './pending-batch';
 import { packRecords, RECORD_HEADERS_BYTES } from './record-packer';
 
 /**
@@ -57,11 +57,14 @@ export interface PublisherOptions {
 }
 
 /**
- * Most events in one Kafka transaction. A burst larger than this is committed
- * in several transactions back to back, so sinks see it progressively and
- * checkpoints keep moving.
+ * Most events, and about the most event bytes, in one Kafka transaction. A
+ * burst larger than this is committed in several transactions back to back,
+ * so sinks see it progressively and checkpoints keep moving. A transaction
+ * costs a fixed round of AddPartitionsToTxn, EndTxn and markers on every
+ * partition it touched, so a backlog is worked off in large ones.
  */
-export const MAX_EVENTS_PER_TRANSACTION = 10_000;
+export const MAX_EVENTS_PER_TRANSACTION = 50_000;
+export const MAX_TRANSACTION_BYTES = 8 * 1024 * 1024;
 
 /**
  * Records per producer send. kafkajs groups a send's messages by partition
@@ -93,6 +96,7 @@ const FATAL = /ProducerFenced|InvalidProducerEpoch|TransactionalIdAuthorizationF
 export class ChangePublisher {
   private producer: Producer | undefined;
   private readonly pending = new PendingBatch();
+  private readonly bodies = new EventBodyWriter();
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
@@ -161,9 +165,9 @@ export class ChangePublisher {
    * Buffers an event (and the link's checkpoint after it). Resolves when there
    * is room; rejects once publishing has failed for good.
    */
-  async append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointRecord; retire?: string }): Promise<void> {
+  async append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointValue; retire?: string }): Promise<void> {
     if (this.fatal) throw this.fatal;
-    const body = encodeEventBody(event);
+    const body = this.bodies.encode(event);
     const size = body.length + recordFramingBytes(1) + RECORD_HEADERS_BYTES;
     const limit = this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD;
     if (size > limit) {
@@ -211,7 +215,7 @@ export class ChangePublisher {
   }
 
   /** Records a link's position without an event (idle stream, end of an RDB). `retire` tombstones an old key. */
-  setCheckpoint(key: string, record: CheckpointRecord, retire?: string): void {
+  setCheckpoint(key: string, record: CheckpointValue, retire?: string): void {
     if (retire !== undefined && retire !== key) this.pending.checkpoint(retire, null);
     this.pending.checkpoint(key, record);
     this.schedule();
@@ -254,7 +258,7 @@ export class ChangePublisher {
   private async commitOnce(): Promise<void> {
     if (this.fatal || !this.producer) return;
     if (this.pending.empty) return;
-    const batch = this.pending.take(MAX_EVENTS_PER_TRANSACTION);
+    const batch = this.pending.take(MAX_EVENTS_PER_TRANSACTION, MAX_TRANSACTION_BYTES);
     const started = Date.now();
     try {
       const records = packRecords(batch.events, {

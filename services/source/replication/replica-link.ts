@@ -47,6 +47,9 @@ import type {
   ReplicationCheckpoint,
 } from './types';
 
+/** Longest stretch of stream parsing before the link lets other I/O run. */
+const YIELD_EVERY_MS = 5;
+
 export interface ReplicaLinkOptions {
   host: string;
   port: number;
@@ -241,7 +244,16 @@ export class ReplicaLink extends EventEmitter {
     const parser = new CommandParser(this.offsetValue);
     const grouper = new CommandStream(replid, this.dbValue);
     const sink = this.opts.commandSink;
+    let lastYield = Date.now();
     for (;;) {
+      // Chunks already buffered in the socket are handed over without a turn
+      // of the event loop; under a burst the link would parse for seconds
+      // while Kafka's replies wait, and nothing would be committed until the
+      // burst was read. Yielding every few ms lets commits overlap the parsing.
+      if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = Date.now();
+      }
       const chunk = await reader.next();
       const commands = parser.feed(chunk);
       this.stats.commands += commands.length;

@@ -5,6 +5,7 @@ import {
   decodeChangeRecord,
   encodeChangeRecord,
   encodeEventBody,
+  EventBodyWriter,
   frameRecord,
   readRecordHeaders,
 } from '../../../services/shared/change-record';
@@ -93,5 +94,26 @@ describe('change record format v2: a batch of events per Kafka record', () => {
     const written = encodeChangeRecord([event(), event({ seq: 1 })]).subarray(2);
     const read = reader.fromBuffer(written, reader.createResolver(schemaType(CHANGE_BATCH, 2))) as { events: (ChangeEvent & { stamp: null })[] };
     expect(read.events.map((e) => [e.seq, e.stamp])).toEqual([[0, null], [1, null]]);
+  });
+});
+
+describe('EventBodyWriter: bodies encoded into shared arenas', () => {
+  test('gives the same bytes as encodeEventBody, across arena boundaries and for bodies larger than an arena', () => {
+    const writer = new EventBodyWriter(1024);
+    const events = [
+      ...Array.from({ length: 40 }, (_, i) => event({ seq: i, commands: [[b('SET'), b(`k${i}`), Buffer.alloc(i * 7, i)]] })),
+      event({ commands: [[b('SET'), b('big'), Buffer.alloc(5000, 1)]] }),
+      event({ seq: 99 }),
+    ];
+    const bodies = events.map((e) => writer.encode(e));
+    bodies.forEach((body, i) => expect(body.equals(encodeEventBody(events[i]))).toBe(true));
+    expect(decodeChangeRecord(frameRecord(bodies)).map(plain)).toEqual(events.map(plain));
+  });
+
+  test('names the offending field', () => {
+    const writer = new EventBodyWriter();
+    expect(() => writer.encode(event({ commands: [[b('SET'), 'x' as unknown as Buffer]] }))).toThrow(
+      expect.objectContaining({ code: 'EVENT_ENCODE', message: expect.stringMatching(/commands\.0\.1/) }),
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { PendingBatch, type PendingEvent } from '../../../../services/source/kafka/pending-batch';
+import { EVENT_OVERHEAD_BYTES, PendingBatch, type PendingEvent } from '../../../../services/source/kafka/pending-batch';
 import type { CheckpointRecord } from '../../../../services/shared/checkpoint';
 
 const cp = (offset: number): CheckpointRecord => ({
@@ -18,7 +18,7 @@ describe('PendingBatch: a committed checkpoint never runs ahead of its events', 
     const first = p.take(3);
     expect(first.events.map((e) => String(e.body))).toEqual(['m0', 'm1', 'm2']);
     expect(first.checkpoints.get('r1')?.offset).toBe(102); // after m2, not after m4
-    expect(first.bytes).toBe(6);
+    expect(first.bytes).toBe(3 * (2 + EVENT_OVERHEAD_BYTES)); // bodies plus what each buffered event costs besides
     const second = p.take(10);
     expect(second.events.map((e) => String(e.body))).toEqual(['m3', 'm4']);
     expect(second.checkpoints.get('r1')?.offset).toBe(104);
@@ -44,12 +44,37 @@ describe('PendingBatch: a committed checkpoint never runs ahead of its events', 
     p.checkpoint('r1', cp(2));
     p.restore(failed);
     expect(p.length).toBe(2);
-    expect(p.bytes).toBe(4);
+    expect(p.bytes).toBe(2 * (2 + EVENT_OVERHEAD_BYTES));
     const one = p.take(1);
     expect(one.events.map((e) => String(e.body))).toEqual(['m0']);
     expect(one.checkpoints.get('r1')?.offset).toBe(1);
     const two = p.take(1);
     expect(two.events.map((e) => e.kind)).toEqual(['transaction']);
     expect(two.checkpoints.get('r1')?.offset).toBe(2);
+  });
+
+  test('take cuts at a byte budget, but always takes one event', () => {
+    const p = new PendingBatch();
+    for (let i = 0; i < 10; i++) p.append(event(i));
+    expect(p.take(100, 3 * (2 + EVENT_OVERHEAD_BYTES)).events).toHaveLength(3);
+    expect(p.take(100, 1).events).toHaveLength(1);
+    expect(p.length).toBe(6);
+  });
+
+  test('a burst of many events each followed by its checkpoint is taken in slices, checkpoints in step', () => {
+    const p = new PendingBatch();
+    for (let i = 0; i < 100_000; i++) {
+      p.append(event(i));
+      p.checkpoint('r1', cp(i));
+    }
+    let last = -1;
+    while (p.length > 0) {
+      const b = p.take(7_000);
+      const at = b.checkpoints.get('r1')?.offset;
+      expect(at).toBe(Number(String(b.events[b.events.length - 1].body).slice(1)));
+      expect(at).toBeGreaterThan(last);
+      last = at!;
+    }
+    expect(p.empty).toBe(true);
   });
 });
