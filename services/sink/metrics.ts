@@ -21,7 +21,12 @@ export function sinkMetrics(registry: Registry) {
       registers,
     }),
     transactions: new Counter({ name: 'tandem_sink_transactions_total', help: 'MULTI/EXEC blocks sent (one per slot run)', registers }),
-    applyRetries: new Counter({ name: 'tandem_sink_apply_retries_total', help: 'MULTI/EXEC retried after a transient target error, per reason (MOVED, ASK, LOADING, connection…)', labelNames: ['reason'], registers }),
+    targetFull: new Gauge({
+      name: 'tandem_sink_target_full',
+      help: 'slot runs waiting because the target answered OOM (maxmemory reached); they retry, in order, until it has memory again',
+      registers,
+    }),
+    applyRetries: new Counter({ name: 'tandem_sink_apply_retries_total', help: 'MULTI/EXEC retried after a transient target error, per reason (MOVED, ASK, LOADING, OOM, connection…)', labelNames: ['reason'], registers }),
     lag: new Gauge({ name: 'tandem_sink_consumer_lag', help: 'high watermark minus the next offset to process, per partition', labelNames: ['topic', 'partition'], registers }),
     committedOffset: new Gauge({ name: 'tandem_sink_committed_offset', help: 'last offset committed (next to read), per partition', labelNames: ['topic', 'partition'], registers }),
     assignedPartitions: new Gauge({ name: 'tandem_sink_assigned_partitions', help: 'partitions this sink owns, per topic', labelNames: ['topic'], registers }),

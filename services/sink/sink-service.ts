@@ -81,6 +81,7 @@ export class SinkService {
       maxBackoffMs: s.retryMaxBackoffMs,
       log: log.child({ module: 'writer' }),
       onRetry: (reason) => m.applyRetries.inc({ reason }),
+      onTargetFull: (delta) => m.targetFull.inc(delta),
       stopping: () => this.stopping,
     });
     holder.writer = writer;

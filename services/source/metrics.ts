@@ -36,7 +36,8 @@ export function sourceMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    bufferedBytes: new Gauge({ name: 'tandem_source_buffered_bytes', help: 'encoded events waiting for the next commit', registers }),
+    bufferedBytes: new Gauge({ name: 'tandem_source_buffered_bytes', help: 'buffered events waiting for the next commit (encoded bytes plus a fixed cost per event)', registers }),
+    bufferLimit: new Gauge({ name: 'tandem_source_buffer_limit_bytes', help: 'source.maxBufferedBytes: at this many buffered bytes the links stop reading their masters', registers }),
     commandsDropped: new Counter({ name: 'tandem_source_commands_not_published_total', help: 'stream commands deliberately not published, per reason: publish-disabled, never-replicated (policy table), too-large-other-origin (over max.message.bytes, another DC\'s write)', labelNames: ['reason'], registers }),
     anomalies: new Counter({ name: 'tandem_source_anomalies_total', help: 'events published with a warning: cross-slot-transaction, reserved-key-write, unknown-command, keyless-command', labelNames: ['code'], registers }),
   };

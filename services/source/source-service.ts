@@ -86,6 +86,7 @@ export class SourceService {
     }
 
     const m = this.metrics;
+    m.bufferLimit.set(config.source.maxBufferedBytes);
     this.publisher = new ChangePublisher({
       kafka,
       dc: config.dc,

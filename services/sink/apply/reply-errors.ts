@@ -8,17 +8,21 @@ import { TandemError, errorMessage } from '../../shared/errors';
  *
  * - transient: nothing or something may have run (connection loss), or the
  *   cluster redirected / was not ready; re-read the marker, retry under a bound.
+ *   OOM (maxmemory reached under noeviction) is transient too, and `full`:
+ *   the target must be given memory, so it is retried without a bound (the
+ *   partition waits, in order, with tandem_sink_target_full raised); sending
+ *   the event to the DLQ would apply the slot's later events to a wrong base.
  * - queue-error: EXECABORT for a reason of the command itself (syntax, unknown
  *   command, OOM): nothing ran; isolate the bad event and send it to the DLQ.
  * - fatal: stop the sink (a broken marker, a changed partition count).
  */
 export type Classified =
-  | { kind: 'transient'; reason: string; message: string; refresh: boolean; ask?: string }
+  | { kind: 'transient'; reason: string; message: string; refresh: boolean; ask?: string; full?: boolean }
   | { kind: 'queue-error'; message: string }
   | { kind: 'fatal'; message: string };
 
 /** Reply errors that say "not now / not here", never "not this command". */
-const TRANSIENT_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN|NOREPLICAS|BUSY|UNBLOCKED)\b/;
+const TRANSIENT_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN|NOREPLICAS|BUSY|UNBLOCKED|OOM)\b/;
 
 export function transientReason(message: string): string | undefined {
   const m = TRANSIENT_REPLY.exec(message);
@@ -42,6 +46,7 @@ export function classifyApplyError(err: unknown): Classified {
     if (redirect !== undefined) {
       const reason = transientReason(redirect)!;
       const ask = reason === 'ASK' ? redirect.split(' ')[2] : undefined;
+      if (reason === 'OOM') return { kind: 'transient', reason, message: redirect, refresh: false, full: true };
       return { kind: 'transient', reason, message: redirect, refresh: reason !== 'ASK' && reason !== 'LOADING' && reason !== 'BUSY', ask };
     }
     if (err.message.startsWith('EXECABORT')) {

@@ -37,6 +37,8 @@ export interface WriterOptions {
   maxBackoffMs: number;
   log: Logger;
   onRetry?: (reason: string) => void;
+  /** A slot run starts (+1) or stops (-1) waiting for the target to have memory again (OOM). */
+  onTargetFull?: (delta: 1 | -1) => void;
   /** Stops retrying early when the sink shuts down. */
   stopping?: () => boolean;
 }
@@ -70,10 +72,23 @@ export class Writer {
   }
 
   async applyRun(run: SlotRun): Promise<ItemOutcome[]> {
+    let full = false; // counted in onTargetFull while the run waits for memory
+    try {
+      return await this.tryRun(run, (waiting) => {
+        if (waiting !== full) this.o.onTargetFull?.(waiting ? 1 : -1);
+        full = waiting;
+      });
+    } finally {
+      if (full) this.o.onTargetFull?.(-1);
+    }
+  }
+
+  private async tryRun(run: SlotRun, setFull: (waiting: boolean) => void): Promise<ItemOutcome[]> {
     const where = new RunPlace(run);
     let ask: string | undefined;
     let backoff = this.o.backoffMs;
-    for (let attempt = 0; ; attempt++) {
+    // OOM retries are not counted against `retries`: a full target waits for memory, however long.
+    for (let attempt = 0, counted = 0; ; attempt++) {
       const skipped: ItemOutcome[] = [];
       const pending: ApplyItem[] = [];
       try {
@@ -84,6 +99,7 @@ export class Writer {
         }
         if (pending.length === 0) return skipped;
         const replies = await this.exec(run, pending, ask);
+        setFull(false);
         const last = pending[pending.length - 1];
         this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index });
         const applied = mapReplies(pending, replies, where);
@@ -92,6 +108,7 @@ export class Writer {
         const c = classifyApplyError(err);
         if (c.kind === 'fatal') throw err;
         if (c.kind === 'queue-error') {
+          setFull(false);
           // EXECABORT: nothing ran, the cached marker is still right.
           if (pending.length <= 1) return skipped.concat(pending.map((item) => ({ item, status: 'rejected' as const, error: c.message })));
           this.o.log.warn({ slot: run.slot, events: pending.length, err: c.message }, 'transaction refused at queue time; applying its events one by one to isolate the bad one');
@@ -99,13 +116,19 @@ export class Writer {
           for (const item of pending) out.push(...(await this.applyRun({ ...run, items: [item] })));
           return out;
         }
-        if (attempt >= this.o.retries || this.o.stopping?.()) {
+        if (!c.full) counted++;
+        if (counted > this.o.retries || this.o.stopping?.()) {
           throw new TandemError('REDIS_UNAVAILABLE', `${where.text}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
         }
+        setFull(c.full === true);
         this.o.onRetry?.(c.reason);
         this.o.markers.invalidate(run.slot, run.origin);
         ask = c.ask;
-        if (attempt === 0 || attempt % 10 === 0) this.o.log.warn({ slot: run.slot, attempt, reason: c.reason, err: c.message }, 'transient target error; retrying');
+        if (c.full) {
+          if (attempt === 0 || attempt % 50 === 0) this.o.log.warn({ slot: run.slot, attempt, err: c.message }, 'target out of memory (OOM): this slot waits and retries until the target has memory again; raise maxmemory or free memory on the target');
+        } else if (attempt === 0 || attempt % 10 === 0) {
+          this.o.log.warn({ slot: run.slot, attempt, reason: c.reason, err: c.message }, 'transient target error; retrying');
+        }
         if (c.refresh) {
           await this.o.router.refresh().catch((refreshErr: unknown) => {
             // Counted as part of this attempt: the next one fails again and is bounded by `retries`.
