@@ -20,11 +20,23 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs logs at error the attempts it is about to retry, e.g. every
+ * CONCURRENT_TRANSACTIONS answer to AddPartitionsToTxn, which the broker
+ * gives whenever a transaction starts while the previous one's markers are
+ * being written: with back-to-back transactions that is most commits. Such
+ * an attempt is not an error yet; when the retries run out, the caller sees
+ * the error and logs it.
+ */
+const RETRIED = /CONCURRENT_TRANSACTIONS|another concurrent operation|Failed to send messages/;
+
 export function pinoLogCreator(log: Logger): logCreator {
   return () => ({ level, log: entry }) => {
     const { message, ...rest } = entry;
+    let target = LEVELS[level] ?? 'debug';
     // kafkajs is chatty at info (joins, rebalances); keep those at debug.
-    const target = LEVELS[level] === 'info' ? 'debug' : (LEVELS[level] ?? 'debug');
+    if (target === 'info') target = 'debug';
+    else if (target === 'error' && (typeof rest.retryCount === 'number' || RETRIED.test(`${message} ${String(rest.error ?? '')}`))) target = 'debug';
     log[target]({ kafka: rest }, message);
   };
 }

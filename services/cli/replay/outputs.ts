@@ -11,7 +11,7 @@ import { RespPipe } from '../../sink/apply/resp-pipe';
 import { planLanes } from '../../sink/apply/slot-batcher';
 import { Writer } from '../../sink/apply/writer';
 import { argJson } from '../audit/render';
-import { encodeCommand } from './resp';
+import { encodeCommand } from '../../shared/resp';
 import type { ReplayItem } from './select';
 
 /**

@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { TandemError } from '../../shared/errors';
+import { readRecordHeaders } from '../../shared/change-record';
 import { topicsOf } from '../../shared/kafka-client';
 import { readPartitions as readRanges } from '../../shared/partition-reader';
 
@@ -15,6 +16,9 @@ import { readPartitions as readRanges } from '../../shared/partition-reader';
  * from the committed offset to the log end and their data records counted
  * (aborted records are not counted either, as the sink never sees them); a
  * larger gap is shown as is, marked approximate (`lagExact: false`).
+ *
+ * A record carries a run of events; a counted partition also gets its lag in
+ * events (`lagEvents`, from each record's `count` header: no decoding).
  */
 export interface PartitionRow {
   topic: string;
@@ -23,8 +27,11 @@ export interface PartitionRow {
   committed: string | null;
   logStart: string;
   logEnd: string;
+  /** records behind (Kafka offsets' unit) */
   lag: number;
   lagExact: boolean;
+  /** events in those records, when they were counted (lagExact) */
+  lagEvents?: number;
 }
 
 export const COUNT_LIMIT = 10_000;
@@ -49,7 +56,16 @@ export async function readPartitions(kafka: Kafka, admin: Admin, groupId: string
       const c = byPartition.get(e.partition);
       const from = c === undefined || c === '-1' ? BigInt(e.low) : BigInt(c);
       const raw = BigInt(e.high) - from;
-      rows.push({ topic, partition: e.partition, committed: c === undefined || c === '-1' ? null : c, logStart: e.low, logEnd: e.high, lag: Number(raw > 0n ? raw : 0n), lagExact: raw <= 0n });
+      rows.push({
+        topic,
+        partition: e.partition,
+        committed: c === undefined || c === '-1' ? null : c,
+        logStart: e.low,
+        logEnd: e.high,
+        lag: Number(raw > 0n ? raw : 0n),
+        lagExact: raw <= 0n,
+        ...(raw <= 0n ? { lagEvents: 0 } : {}),
+      });
       if (raw > 0n && raw <= BigInt(COUNT_LIMIT)) toCount.push({ partition: e.partition, from, to: BigInt(e.high) });
     }
     if (toCount.length > 0) {
@@ -57,7 +73,8 @@ export async function readPartitions(kafka: Kafka, admin: Admin, groupId: string
       for (const r of rows) {
         const n = r.topic === topic ? counts.get(r.partition) : undefined;
         if (n !== undefined) {
-          r.lag = n;
+          r.lag = n.records;
+          r.lagEvents = n.events;
           r.lagExact = true;
         }
       }
@@ -68,7 +85,8 @@ export async function readPartitions(kafka: Kafka, admin: Admin, groupId: string
 
 /**
  * Counts the records a read_committed consumer sees in [from, to) of each
- * partition, with the shared range reader: a partition is done when the
+ * partition, and the events they carry (`count` header; 1 for a record
+ * without it), with the shared range reader: a partition is done when the
  * consumer's position (batch last offsets, transaction markers included)
  * reaches `to`. A partition not finished by `timeoutMs` is left out, and its
  * raw gap stays (approximate).
@@ -78,8 +96,8 @@ export async function countDataRecords(
   topic: string,
   ranges: { partition: number; from: bigint; to: bigint }[],
   o: { timeoutMs?: number } = {},
-): Promise<Map<number, number>> {
-  const counts = new Map<number, number>(ranges.map((r) => [r.partition, 0]));
+): Promise<Map<number, { records: number; events: number }>> {
+  const counts = new Map(ranges.map((r) => [r.partition, { records: 0, events: 0 }]));
   const position = new Map<number, bigint>();
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), o.timeoutMs ?? 20_000);
@@ -90,7 +108,10 @@ export async function countDataRecords(
       groupPrefix: 'tandem-status',
       signal: deadline.signal,
       onMessages: (partition, messages) => {
-        counts.set(partition, (counts.get(partition) ?? 0) + messages.length);
+        const c = counts.get(partition) ?? { records: 0, events: 0 };
+        c.records += messages.length;
+        for (const m of messages) c.events += countOf(m.headers);
+        counts.set(partition, c);
       },
       onPosition: (partition, next) => position.set(partition, next),
     });
@@ -100,4 +121,13 @@ export async function countDataRecords(
   // Unfinished at the deadline: a partial count would understate the lag, so drop it.
   for (const r of ranges) if (r.from < r.to && (position.get(r.partition) ?? r.from) < r.to) counts.delete(r.partition);
   return counts;
+}
+
+/** Events in a record, from its headers; a header that does not say counts as one event. */
+function countOf(headers: Parameters<typeof readRecordHeaders>[0]): number {
+  try {
+    return readRecordHeaders(headers).count ?? 1;
+  } catch {
+    return 1; // a malformed header: the sink sends that record to its DLQ as one entry
+  }
 }

@@ -68,19 +68,21 @@ export function renderStatus(r: StatusReport, now = Date.now()): string {
   else {
     out.push(
       ...table(
-        ['topic', 'partition', 'committed', 'log end', 'lag', 'apply latency'],
+        ['topic', 'partition', 'committed', 'log end', 'lag records', 'lag events', 'apply latency'],
         r.partitions.map((p) => [
           p.topic,
           String(p.partition),
           p.committed ?? '-',
           p.logEnd,
           `${p.lagExact ? '' : '~'}${p.lag}`,
+          p.lagEvents === undefined ? '?' : String(p.lagEvents),
           p.applyLatencyAvgMs === undefined ? '-' : `${p.applyLatencyAvgMs.toFixed(1)}ms`,
         ]),
       ).map((s) => `  ${s}`),
     );
   }
-  out.push(`  total lag ${r.totalLag} record${r.totalLag === 1 ? '' : 's'}`);
+  const events = r.partitions.every((p) => p.lagEvents !== undefined) ? `, ${r.partitions.reduce((n, p) => n + (p.lagEvents ?? 0), 0)} events` : '';
+  out.push(`  total lag ${r.totalLag} record${r.totalLag === 1 ? '' : 's'}${events}`);
   for (const s of r.sinks) {
     out.push(s.error ? `  sink metrics ${s.url}: ${s.error}` : `  sink metrics ${s.url}: apply latency avg ${s.applyLatencyAvgMs === undefined ? '-' : `${s.applyLatencyAvgMs.toFixed(1)} ms`} over ${s.applied ?? 0} applied events`);
   }

@@ -38,11 +38,16 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** One socket and the replies it owes, in order. */
+interface Conn {
+  socket: Socket;
+  queue: Pending[];
+  corked: boolean;
+}
+
 export class RespPipe {
-  private socket: Socket | undefined;
-  private connecting: Promise<Socket> | undefined;
-  private queue: Pending[] = [];
-  private corked = false;
+  private conn: Conn | undefined;
+  private connecting: Promise<Conn> | undefined;
   private closed = false;
 
   constructor(private readonly o: RespPipeOptions) {}
@@ -53,28 +58,37 @@ export class RespPipe {
 
   /** Sends encoded commands and resolves with their `replies` replies, in order. */
   async send(payload: Buffer, replies: number): Promise<Reply[]> {
-    const socket = this.socket ?? (await this.connect());
-    return new Promise<Reply[]>((resolve, reject) => {
-      this.queue.push({ count: replies, replies: [], resolve, reject });
-      if (!this.corked) {
-        this.corked = true;
-        socket.cork();
-        process.nextTick(() => {
-          this.corked = false;
-          socket.uncork();
-        });
-      }
-      socket.write(payload);
-    });
+    const live = this.conn !== undefined && !this.conn.socket.destroyed ? this.conn : undefined;
+    const conn = live ?? (await this.connect());
+    return this.write(conn, payload, replies);
   }
 
   close(): void {
     this.closed = true;
-    this.socket?.destroy();
-    this.socket = undefined;
+    this.conn?.socket.destroy();
+    this.conn = undefined;
   }
 
-  private connect(): Promise<Socket> {
+  private write(conn: Conn, payload: Buffer, replies: number): Promise<Reply[]> {
+    return new Promise<Reply[]>((resolve, reject) => {
+      if (conn.socket.destroyed) {
+        reject(new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} lost`, { retriable: true }));
+        return;
+      }
+      conn.queue.push({ count: replies, replies: [], resolve, reject });
+      if (!conn.corked) {
+        conn.corked = true;
+        conn.socket.cork();
+        process.nextTick(() => {
+          conn.corked = false;
+          conn.socket.uncork();
+        });
+      }
+      conn.socket.write(payload);
+    });
+  }
+
+  private connect(): Promise<Conn> {
     if (this.closed) return Promise.reject(new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} is closed`, { retriable: true }));
     this.connecting ??= this.open().finally(() => {
       this.connecting = undefined;
@@ -82,35 +96,39 @@ export class RespPipe {
     return this.connecting;
   }
 
-  private open(): Promise<Socket> {
+  private open(): Promise<Conn> {
     const { o } = this;
-    return new Promise<Socket>((resolve, reject) => {
+    return new Promise<Conn>((resolve, reject) => {
       const socket = o.tls ? tlsConnect({ ...o.tls, host: o.host, port: o.port, servername: o.tls.servername }) : netConnect({ host: o.host, port: o.port });
+      const conn: Conn = { socket, queue: [], corked: false };
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
       const parser = new RedisParser({
         // The writer reads errors and the shape of EXEC's reply, never values:
         // strings cost less than a Buffer per +OK and +QUEUED.
         returnBuffers: false,
-        returnReply: (reply: Reply) => this.reply(reply),
-        returnError: (err: Error) => this.reply(err),
+        returnReply: (reply: Reply) => deliver(conn, reply),
+        returnError: (err: Error) => deliver(conn, err),
         returnFatalError: (err: Error) => socket.destroy(err),
       });
       socket.on('data', (chunk: Buffer) => parser.execute(chunk));
       socket.on('close', () => {
         clearTimeout(timer);
-        if (this.socket === socket) this.socket = undefined;
-        this.failAll(socket, new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} lost`, { retriable: true }));
+        if (this.conn === conn) this.conn = undefined;
+        // Whatever was in flight on this socket may or may not have run: the writer re-reads the marker.
+        const lost = new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} lost`, { retriable: true });
+        for (const p of conn.queue.splice(0)) p.reject(lost);
       });
       socket.on('error', (err) => {
         reject(new TandemError('REDIS_UNAVAILABLE', `cannot connect to ${this.address}: ${errorMessage(err)}`, { retriable: true, cause: err }));
       });
       socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
-        this.handshake(socket).then(
+        this.handshake(conn).then(
           () => {
-            this.socket = socket;
-            resolve(socket);
+            if (this.closed) socket.destroy();
+            else this.conn = conn;
+            resolve(conn);
           },
           (err: unknown) => {
             socket.destroy();
@@ -122,10 +140,10 @@ export class RespPipe {
   }
 
   /** AUTH and SELECT when configured; their replies are the first the parser sees on this socket. */
-  private async handshake(socket: Socket): Promise<void> {
+  private async handshake(conn: Conn): Promise<void> {
     const { username, password, db } = this.o;
     if (password !== undefined) {
-      const reply = await this.call(socket, username ? ['AUTH', username, password] : ['AUTH', password]);
+      const [reply] = await this.write(conn, encodeCommand(username ? ['AUTH', username, password] : ['AUTH', password]), 1);
       if (reply instanceof Error) {
         const auth = isRedisAuthFailure(reply.message);
         throw new TandemError(auth ? 'REDIS_AUTH' : 'REDIS_UNAVAILABLE', `${this.address} refused AUTH${username ? ` as ${username}` : ''}: ${reply.message}`, {
@@ -134,31 +152,23 @@ export class RespPipe {
       }
     }
     if (db !== undefined && db !== 0) {
-      const reply = await this.call(socket, ['SELECT', String(db)]);
+      const [reply] = await this.write(conn, encodeCommand(['SELECT', String(db)]), 1);
       if (reply instanceof Error) throw new TandemError('TARGET_REJECTED', `${this.address} refused SELECT ${db}: ${reply.message}`);
     }
   }
+}
 
-  private async call(socket: Socket, argv: string[]): Promise<Reply> {
-    const [reply] = await new Promise<Reply[]>((resolve, reject) => {
-      this.queue.push({ count: 1, replies: [], resolve, reject });
-      socket.write(encodeCommand(argv));
-    });
-    return reply;
+/** Hands a reply to the oldest request of the connection. */
+function deliver(conn: Conn, reply: Reply): void {
+  const head = conn.queue[0];
+  if (head === undefined) {
+    // A reply nobody asked for means the stream is out of step: drop the connection rather than misattribute replies.
+    conn.socket.destroy(new Error('unexpected reply'));
+    return;
   }
-
-  private reply(reply: Reply): void {
-    const head = this.queue[0];
-    if (head === undefined) return; // nothing asked (cannot happen with a well-behaved server)
-    head.replies.push(reply);
-    if (head.replies.length === head.count) {
-      this.queue.shift();
-      head.resolve(head.replies);
-    }
-  }
-
-  private failAll(socket: Socket, err: Error): void {
-    if (this.socket !== undefined && this.socket !== socket) return;
-    for (const p of this.queue.splice(0)) p.reject(err);
+  head.replies.push(reply);
+  if (head.replies.length === head.count) {
+    conn.queue.shift();
+    head.resolve(head.replies);
   }
 }

@@ -14,7 +14,7 @@
  */
 import type { Logger } from '../../shared/logger';
 import { TandemError } from '../../shared/errors';
-import { encodeCommand } from '../resp/encode-command';
+import { encodeCommand } from '../../shared/resp';
 import { isAuthError, replyError } from './reply-errors';
 import type { SocketReader } from './socket-reader';
 

@@ -16,7 +16,7 @@
  * (slaveTryPartialResynchronization).
  */
 import { TandemError } from '../../shared/errors';
-import { encodeCommand } from '../resp/encode-command';
+import { encodeCommand } from '../../shared/resp';
 import type { WriteFn } from './handshake';
 import { replyError } from './reply-errors';
 import type { SocketReader } from './socket-reader';

@@ -32,7 +32,7 @@ import type * as tls from 'node:tls';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { CommandParser } from '../resp/command-parser';
-import { encodeCommand } from '../resp/encode-command';
+import { encodeCommand } from '../../shared/resp';
 import { CommandStream } from './command-stream';
 import { connectToMaster } from './connect-master';
 import { performHandshake } from './handshake';

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { startRedis, type StandaloneRedis } from '../../harness/redis-standalone';
-import { encodedLength } from '../../../services/source/resp/encode-command';
+import { encodedLength } from '../../../services/shared/resp';
 import { makeLink, startLink, waitFor, waitForCatchUp } from './link-helpers';
 
 const PORT = 7506;

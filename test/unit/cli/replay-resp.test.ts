@@ -1,4 +1,4 @@
-import { encodeCommand } from '../../../services/cli/replay/resp';
+import { encodeCommand } from '../../../services/shared/resp';
 import { progressLine, formatSeconds } from '../../../services/cli/replay/progress';
 
 describe('RESP output for redis-cli --pipe', () => {

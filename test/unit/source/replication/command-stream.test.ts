@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandParser } from '../../../../services/source/resp/command-parser';
-import { encodeCommand } from '../../../../services/source/resp/encode-command';
+import { encodeCommand } from '../../../../services/shared/resp';
 import { CommandStream, type StreamStep } from '../../../../services/source/replication/command-stream';
 
 const bytes = readFileSync(join(__dirname, '../../../fixtures/resp/stream-small.bin'));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import RedisParser from 'redis-parser';
 import { CommandParser, commandNameIs, type ParsedCommand } from '../../../../services/source/resp/command-parser';
-import { encodedLength } from '../../../../services/source/resp/encode-command';
+import { encodedLength } from '../../../../services/shared/resp';
 import { TandemError } from '../../../../services/shared/errors';
 
 const FIXTURES = join(__dirname, '../../../fixtures/resp');
