@@ -8,8 +8,11 @@ import { SLOT_COUNT, slotPartition } from './slot';
  * schemas/change-event.v<N>.avsc; this interface mirrors the current version.
  * docs/events.md explains every field, the wire format and the headers.
  */
-export type EventKind = 'command' | 'transaction' | 'snapshot' | 'marker' | 'control';
-export const EVENT_KINDS: readonly EventKind[] = ['command', 'transaction', 'snapshot', 'marker', 'control'];
+export type EventKind = 'command' | 'transaction' | 'snapshot' | 'marker' | 'control' | 'expiry' | 'eviction';
+/** Every kind; v1 records (change-event.v1.avsc) have only the first five. */
+export const EVENT_KINDS: readonly EventKind[] = ['command', 'transaction', 'snapshot', 'marker', 'control', 'expiry', 'eviction'];
+/** Deletions the server made itself (DESIGN §5 hazard 2): never applied in a peer as a client's deletion. */
+export const SERVER_DELETION_KINDS: readonly EventKind[] = ['expiry', 'eviction'];
 
 export interface ChangeEvent {
   origin: string;

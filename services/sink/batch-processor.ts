@@ -4,6 +4,7 @@ import { errorMessage } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { ApplyItem, ItemOutcome, SourceRecord } from './apply/apply-item';
 import type { ControlApplier } from './apply/control-applier';
+import { expiryItem } from './apply/expiry';
 import type { RestoreAssembler } from './apply/restore-assembler';
 import { planLanes } from './apply/slot-batcher';
 import type { Writer } from './apply/writer';
@@ -100,7 +101,18 @@ export class BatchProcessor {
           if (ready !== undefined) segment.push(ready);
           continue;
         }
-        segment.push(item); // command, transaction
+        if (event.kind === 'eviction' && !o.sink.applyEvictions) {
+          // The peer was under memory pressure; this DC is not (DESIGN §5 hazard 2).
+          drops.set('eviction', (drops.get('eviction') ?? 0) + 1);
+          continue;
+        }
+        if (event.kind === 'expiry') {
+          const conditional = expiryItem(item, o.sink.expirySkewMs);
+          if (conditional === undefined) this.toDlq(dlq, item, 'invalid-event', 'expiry event without a one-key DEL/UNLINK');
+          else segment.push(conditional);
+          continue;
+        }
+        segment.push(item); // command, transaction, and an eviction when sink.applyEvictions is on
       }
     }
     await this.flush(segment, dlq);
@@ -128,6 +140,7 @@ export class BatchProcessor {
     const applied = new Map<string, { origin: string; kind: string; n: number }>();
     let alreadyApplied = 0;
     let exists = 0;
+    let notDue = 0;
     for (const out of outcomes) {
       const e = out.item.event;
       switch (out.status) {
@@ -142,6 +155,9 @@ export class BatchProcessor {
         case 'skipped-applied':
           alreadyApplied++;
           break;
+        case 'skipped-not-due':
+          notDue++;
+          break;
         case 'skipped-exists':
           exists++;
           log.debug({ key: e.commands[0]?.[1]?.toString('latin1').slice(0, 200) }, 'snapshot key exists; if-absent leaves it');
@@ -154,6 +170,7 @@ export class BatchProcessor {
     for (const c of applied.values()) metrics.eventsApplied.inc({ origin: c.origin, kind: c.kind }, c.n);
     if (alreadyApplied > 0) metrics.dropped.inc({ reason: 'already-applied' }, alreadyApplied);
     if (exists > 0) metrics.dropped.inc({ reason: 'snapshot-exists' }, exists);
+    if (notDue > 0) metrics.dropped.inc({ reason: 'expiry-not-due' }, notDue);
   }
 
   /** Applies snapshot policy and big-key reassembly; returns the item to apply, if any. */

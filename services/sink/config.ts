@@ -21,6 +21,13 @@ export const sinkSectionSchema = z
       .default(false)
       .describe('apply audit-only control events (FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH) on every target master; off: logged and counted'),
     applyPublish: z.boolean().default(false).describe('apply PUBLISH/SPUBLISH control events; off: dropped and counted'),
+    applyEvictions: z
+      .boolean()
+      .default(false)
+      .describe('apply a peer\'s evictions (keys it deleted under maxmemory) as deletions here; off: dropped and counted, the key stays in this DC'),
+    expirySkewMs: z
+      .number().int().min(0).max(3_600_000).default(1000)
+      .describe('clock-skew tolerance of expiry events: a peer\'s expiry deletes the key here only if this copy\'s deadline is at or before the expiry\'s capture time plus this'),
     maxRestoreBytes: z
       .number().int().min(1024 * 1024).default(512 * 1024 * 1024)
       .describe('largest RESTORE payload reassembled from payload-chunk events; a bigger key goes to the DLQ'),

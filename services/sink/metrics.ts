@@ -8,7 +8,7 @@ export function sinkMetrics(registry: Registry) {
     eventsApplied: new Counter({ name: 'tandem_sink_events_applied_total', help: 'events applied to the target (rate = events/s), per origin and kind', labelNames: ['origin', 'kind'], registers }),
     dropped: new Counter({
       name: 'tandem_sink_events_dropped_total',
-      help: 'records deliberately not applied, per reason: marker, own-origin, other-origin, already-applied, snapshot-skip, snapshot-exists, audit-only, publish, reserved-key',
+      help: 'events deliberately not applied, per reason: marker, own-origin, other-origin, already-applied, snapshot-skip, snapshot-exists, audit-only, publish, reserved-key, eviction, expiry-not-due',
       labelNames: ['reason'],
       registers,
     }),

@@ -12,8 +12,9 @@ import { matchCheckpoint, parseReplIds, type CheckpointRecord } from '../shared/
 import type { ChangePublisher } from './kafka/publisher';
 import { LINK_STATES, type SourceMetrics } from './metrics';
 import { backoffDelay } from './replication/backoff';
-import { ReplicaLink } from './replication/replica-link';
-import type { ReplicationCheckpoint, ReplicationEvent, ReplicaLinkState } from './replication/types';
+import { KeyeventWatcher, type ServerDeletion } from './replication/keyevent-watcher';
+import { isDeletion, ReplicaLink } from './replication/replica-link';
+import type { ReplicatedCommand, ReplicationCheckpoint, ReplicationEvent, ReplicaLinkState } from './replication/types';
 import { SnapshotSink } from './snapshot-sink';
 import { readTopology, type Shard } from './topology/cluster-topology';
 import type * as tls from 'node:tls';
@@ -62,6 +63,7 @@ export class LinkRunner {
   private checkpoint: Required<ReplicationCheckpoint> | undefined;
   private committedKey: string | undefined;
   private link: ReplicaLink | undefined;
+  private watcher: KeyeventWatcher | undefined;
   private stopping = false;
   private lastFullResync: CheckpointRecord['lastFullResync'];
   state: ReplicaLinkState = 'idle';
@@ -160,6 +162,25 @@ export class LinkRunner {
 
   private async attempt(onStreaming: () => void): Promise<void> {
     const from = await this.startingPoint();
+    // Subscribed before the stream starts, so no notification of a deletion in it is missed.
+    const watcher = new KeyeventWatcher({
+      host: this.master.host,
+      port: this.master.port,
+      redisOptions: this.o.redisOptions,
+      log: this.o.log.child({ link: this.name }),
+      onStale: (n) => this.o.metrics.deletionNotices.inc({ link: this.name, result: 'stale' }, n),
+    });
+    await watcher.start();
+    this.watcher = watcher;
+    try {
+      await this.stream(from, onStreaming, watcher);
+    } finally {
+      watcher.stop();
+      this.watcher = undefined;
+    }
+  }
+
+  private async stream(from: ReplicationCheckpoint | undefined, onStreaming: () => void, watcher: KeyeventWatcher): Promise<void> {
     const context = (): LinkContext => ({ nodeId: this.master.id, replId: this.link?.replid ?? from?.replid ?? '' });
     const snapshot = new SnapshotSink({
       builder: this.o.builder,
@@ -185,6 +206,7 @@ export class LinkRunner {
         onEvent: (ev) => this.onEvent(ev, context()),
         onCheckpoint: (cp) => this.advance(cp),
       },
+      beforeDeletions: () => watcher.fence(),
     });
     this.link = link;
     link.on('state', (s: ReplicaLinkState) => {
@@ -210,8 +232,43 @@ export class LinkRunner {
   }
 
   private async onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> {
-    const events = this.o.builder.build(itemFromReplicationEvent(ev), { ...context, replId: ev.checkpoint.replid });
+    const link = { ...context, replId: ev.checkpoint.replid };
+    const deletions = this.serverDeletions(ev);
+    if (deletions === undefined) {
+      await this.publish(this.o.builder.build(itemFromReplicationEvent(ev), link), ev.checkpoint);
+      return;
+    }
+    // Each server deletion becomes an event of its own kind, ahead of what
+    // remains of the item: inside a transaction a lazy expiry's DEL comes
+    // before the command that met the expired key, and the key expired before
+    // the transaction began, so moving it to the front changes nothing.
+    const events: ChangeEvent[] = [];
+    for (const d of deletions.found) {
+      const item = { type: 'command' as const, db: d.command.db, argv: d.command.argv, offset: ev.checkpoint.offset };
+      for (const e of this.o.builder.build(item, link)) events.push({ ...e, kind: d.kind, origin: this.o.dc });
+    }
+    if (deletions.rest.length > 0) {
+      const rest: ReplicationEvent = { ...ev, db: deletions.rest[0].db, commands: deletions.rest };
+      events.push(...this.o.builder.build(itemFromReplicationEvent(rest), link));
+    }
+    events.forEach((e, i) => (e.seq = i)); // (replId, replOffset, seq) names an event
     await this.publish(events, ev.checkpoint);
+  }
+
+  /** The item's DEL/UNLINKs that the master made itself (expiry, eviction), or undefined when there are none. */
+  private serverDeletions(ev: ReplicationEvent): { found: { command: ReplicatedCommand; kind: ServerDeletion }[]; rest: ReplicatedCommand[] } | undefined {
+    const watcher = this.watcher;
+    if (watcher === undefined || watcher.waiting === 0) return undefined;
+    let found: { command: ReplicatedCommand; kind: ServerDeletion }[] | undefined;
+    const rest: ReplicatedCommand[] = [];
+    for (const c of ev.commands) {
+      const kind = c.argv.length === 2 && isDeletion(c.argv) ? watcher.take(c.db, c.argv[1]) : undefined;
+      if (kind === undefined) rest.push(c);
+      else (found ??= []).push({ command: c, kind });
+    }
+    if (found === undefined) return undefined;
+    for (const f of found) this.o.metrics.deletionNotices.inc({ link: this.name, result: f.kind });
+    return { found, rest };
   }
 
   private async publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> {

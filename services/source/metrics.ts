@@ -39,6 +39,12 @@ export function sourceMetrics(registry: Registry) {
     bufferedBytes: new Gauge({ name: 'tandem_source_buffered_bytes', help: 'buffered events waiting for the next commit (encoded bytes plus a fixed cost per event)', registers }),
     bufferLimit: new Gauge({ name: 'tandem_source_buffer_limit_bytes', help: 'source.maxBufferedBytes: at this many buffered bytes the links stop reading their masters', registers }),
     commandsDropped: new Counter({ name: 'tandem_source_commands_not_published_total', help: 'stream commands deliberately not published, per reason: publish-disabled, never-replicated (policy table), too-large-other-origin (over max.message.bytes, another DC\'s write)', labelNames: ['reason'], registers }),
+    deletionNotices: new Counter({
+      name: 'tandem_source_server_deletions_total',
+      help: 'stream DEL/UNLINKs published as server deletions, per link and result: expiry, eviction; stale: a notification no deletion claimed within 10 minutes (dropped)',
+      labelNames: ['link', 'result'],
+      registers,
+    }),
     anomalies: new Counter({ name: 'tandem_source_anomalies_total', help: 'events published with a warning: cross-slot-transaction, reserved-key-write, unknown-command, keyless-command', labelNames: ['code'], registers }),
   };
 }

@@ -36,10 +36,13 @@ export const PASSWORDS = {
 } as const;
 
 /** The ACL rules (after `user <name> on >password`) of the least-privilege users, as docs/security.md gives them. */
-export const SOURCE_ACL = ['resetchannels', '-@all', '+psync', '+replconf', '+ping', '+cluster|shards', '+cluster|nodes', '+command', '+info'];
+export const SOURCE_ACL = [
+  'resetchannels', '&__keyevent@*__:expired', '&__keyevent@*__:evicted', '-@all',
+  '+psync', '+replconf', '+ping', '+cluster|shards', '+cluster|nodes', '+command', '+info', '+psubscribe', '+config|get',
+];
 export const SINK_ACL = [
   '~*', 'resetchannels', '-@all',
-  '+@write', '+@transaction', '+get', '+ping', '+asking', '+info', '+cluster|slots',
+  '+@write', '+@transaction', '+get', '+ping', '+asking', '+info', '+cluster|slots', '+eval', '+pexpiretime',
   '-flushall', '-flushdb', '-swapdb', '-migrate',
 ];
 
@@ -97,6 +100,8 @@ export async function startSecureStack(log: (line: string) => void = () => {}): 
     dir: join(dir, `redis-${name}`),
     tls: { caFile: certs.ca, certFile: certs.serverCert, keyFile: certs.serverKey, client: { certFile: certs.clientCert, keyFile: certs.clientKey } },
     extraArgs: [
+      // As docs/security.md says: in redis.conf, so the source needs no +config|set.
+      '--notify-keyspace-events', 'Exe',
       '--requirepass', PASSWORDS.admin,
       '--user', 'tandem-source', 'on', `>${PASSWORDS.source}`, ...SOURCE_ACL,
       '--user', 'tandem-sink', 'on', `>${PASSWORDS.sink}`, ...SINK_ACL,

@@ -17,7 +17,9 @@ import { globMatch } from './glob';
  *    the writes made in that DC); `any` keeps every origin;
  * 3. capture time inside [fromMs, toMs) (the event's capturedAt);
  * 4. keyless `control` events (FUNCTION LOAD, FLUSHALL…) never: replay
- *    rebuilds keys, and a FLUSHALL replayed would wipe the target;
+ *    rebuilds keys, and a FLUSHALL replayed would wipe the target; nor
+ *    `expiry`/`eviction` events: deletions the server made itself (the
+ *    replayed writes carry their TTLs);
  * 5. writes of reserved `__tandem:` keys never, as in the sink;
  * 6. --slot-range on the event's slot;
  * 7. --no-snapshots drops snapshot events;
@@ -53,6 +55,7 @@ export type SkipReason =
   | 'origin'
   | 'time'
   | 'control'
+  | 'server-deletion'
   | 'reserved-key'
   | 'slot'
   | 'snapshot'
@@ -111,6 +114,8 @@ export class ReplaySelector {
     const ts = event.capturedAt;
     if ((o.fromMs !== undefined && ts < o.fromMs) || (o.toMs !== undefined && ts >= o.toMs)) return this.skip('time');
     if (event.kind === 'control' || event.slot < 0) return this.skip('control');
+    // An expiry or eviction was the server's own; replayed keys carry their TTLs.
+    if (event.kind === 'expiry' || event.kind === 'eviction') return this.skip('server-deletion');
     if (event.flags.includes(EVENT_FLAGS.reservedKey)) return this.skip('reserved-key');
     if (o.slotRange && (event.slot < o.slotRange.first || event.slot > o.slotRange.last)) return this.skip('slot');
     if (event.kind === 'snapshot') {

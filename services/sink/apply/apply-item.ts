@@ -26,6 +26,8 @@ export interface ApplyItem {
   commands: Buffer[][];
   /** A reply that means "deliberately not applied" rather than an error: BUSYKEY under snapshotPolicy if-absent. */
   tolerateBusyKey?: boolean;
+  /** The command deletes only if a condition holds (an expiry: only where the target's copy is due); a 0 reply means it did not. */
+  conditional?: boolean;
 }
 
 /** What happened to one item after its MULTI/EXEC. */
@@ -35,6 +37,8 @@ export type ItemOutcome =
   | { item: ApplyItem; status: 'skipped-applied' }
   /** if-absent snapshot of a key that exists */
   | { item: ApplyItem; status: 'skipped-exists' }
+  /** an expiry whose key was not due on the target (re-written, or with a later deadline): nothing deleted */
+  | { item: ApplyItem; status: 'skipped-not-due' }
   /** the target rejected (part of) it; `error` lists each failed command */
   | { item: ApplyItem; status: 'rejected'; error: string };
 

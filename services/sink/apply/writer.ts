@@ -217,7 +217,7 @@ export function mapReplies(items: ApplyItem[], replies: readonly Reply[], where:
         (errors ??= []).push(`${item.commands.length > 1 ? `command ${c + 1} ` : ''}${item.commands[c][0].toString('latin1').toUpperCase()}: ${err.message}`);
       }
     }
-    if (errors === undefined) out[n] = { item, status: 'applied' };
+    if (errors === undefined) out[n] = item.conditional && replies[i - 1] === 0 ? { item, status: 'skipped-not-due' } : { item, status: 'applied' };
     else if (item.tolerateBusyKey && errors.every((e) => e.includes('BUSYKEY'))) out[n] = { item, status: 'skipped-exists' };
     else out[n] = { item, status: 'rejected', error: errors.join('; ') };
   }

@@ -69,6 +69,22 @@ export interface ReplicaLinkOptions {
   connectTimeoutMs?: number;
   /** Period of REPLCONF ACK; a real replica acks once per second (replicationCron). */
   ackIntervalMs?: number;
+  /**
+   * Called before the commands of a chunk that holds a DEL or UNLINK are
+   * handed on, so every expiry/eviction notification published before them
+   * is known (keyevent-watcher.ts). A rejection ends the link.
+   */
+  beforeDeletions?: () => Promise<void>;
+}
+
+/** True for DEL/UNLINK (any case), as masters propagate expired and evicted keys. Called per command: no allocation. */
+export function isDeletion(argv: readonly Buffer[]): boolean {
+  const name = argv[0];
+  if (name === undefined) return false;
+  const word = name.length === 3 ? 'del' : name.length === 6 ? 'unlink' : undefined;
+  if (word === undefined) return false;
+  for (let i = 0; i < name.length; i++) if ((name[i] | 0x20) !== word.charCodeAt(i)) return false;
+  return true;
 }
 
 export class ReplicaLink extends EventEmitter {
@@ -257,6 +273,8 @@ export class ReplicaLink extends EventEmitter {
       const chunk = await reader.next();
       const commands = parser.feed(chunk);
       this.stats.commands += commands.length;
+      const fence = this.opts.beforeDeletions;
+      if (fence !== undefined && commands.some((c) => isDeletion(c.argv))) await fence();
       for (const command of commands) {
         if (this.stopping) return;
         const step = grouper.accept(command);

@@ -7,6 +7,7 @@ import {
   encodeChangeEvent,
   eventPartition,
   EVENT_KINDS,
+  SERVER_DELETION_KINDS,
   readEventHeaders,
   WIRE_MAGIC,
   type ChangeEvent,
@@ -54,8 +55,8 @@ function expectDecodeError(buf: Buffer, message: RegExp): void {
 }
 
 describe('ChangeEvent Avro encoding', () => {
-  it('round-trips every kind, binary arguments byte for byte', () => {
-    for (const kind of EVENT_KINDS) {
+  it('round-trips every kind of v1 (v2 adds expiry and eviction), binary arguments byte for byte', () => {
+    for (const kind of EVENT_KINDS.filter((k) => !SERVER_DELETION_KINDS.includes(k))) {
       const event = sampleEvent({ kind, slot: kind === 'control' ? -1 : 5, dedupeKey: kind === 'control' ? 'abc' : null });
       const decoded = decodeChangeEvent(encodeChangeEvent(event));
       // Compare arguments as hex: jest's deep equality walks big Buffers byte by byte.

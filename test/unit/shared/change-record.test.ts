@@ -31,6 +31,8 @@ describe('change record format v2: a batch of events per Kafka record', () => {
       event({ kind: 'marker', origin: 'b', seq: 0, commands: [[b('SET'), b('__tandem:{x}:o:b'), b('3:10:0')]] }),
       event({ kind: 'transaction', origin: 'b', seq: 1, slot: 867, capturedAt: 1_732_540_000_200, commands: [[b('INCR'), b('c')], [b('DEL'), b('d')]] }),
       event({ kind: 'snapshot', flags: ['payload-chunk'], replOffset: 5, commands: [[b('k'), Buffer.alloc(70_000, 7)]] }),
+      event({ kind: 'expiry', commands: [[b('DEL'), b('{k}:ttl')]] }),
+      event({ kind: 'eviction', commands: [[b('UNLINK'), b('{k}:lru')]] }),
     ];
     const value = encodeChangeRecord(events);
     expect(value[0]).toBe(0x54);
