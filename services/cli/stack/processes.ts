@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { TandemError } from '../../shared/errors';
 
 /**
@@ -50,20 +50,58 @@ export function isOurProcess(pid: number, marker: string): boolean {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+/**
+ * The kernel's start time of a live process (field 22 of /proc/<pid>/stat),
+ * or undefined once it is gone or a zombie. Unlike the command line, which
+ * reads empty while an exiting process still holds its sockets, it tells
+ * "exited" exactly, and a reused pid has another start time.
+ */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : fields[19];
+  } catch {
+    return undefined; // no such process
+  }
+}
+
+/** A pid's /proc entry exists (a zombie included). */
+function inProcessTable(pid: number): boolean {
+  return existsSync(`/proc/${pid}`);
+}
+
+/** Longest wait for an exited process to be reaped by its parent (init, for the stack's detached processes). */
+const REAP_WAIT_MS = 5000;
+
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves only once the process has
+ * exited, and, for up to REAP_WAIT_MS more, been reaped: an exited
+ * redis-server stays in the process table as a zombie for a moment, which a
+ * check right after `stack down` (pgrep) took for a live one.
+ */
 export async function stopProcess(p: StartedProcess, graceMs = 10_000): Promise<'stopped' | 'killed' | 'not-running'> {
   if (!isOurProcess(p.pid, p.marker)) return 'not-running';
+  const started = startTime(p.pid);
+  const alive = () => started !== undefined && startTime(p.pid) === started;
+  const reaped = async () => {
+    for (let waited = 0; waited < REAP_WAIT_MS && inProcessTable(p.pid) && startTime(p.pid) === undefined; waited += 50) await sleep(50);
+  };
   signal(p.pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isOurProcess(p.pid, p.marker)) return 'stopped';
-    await sleep(100);
+    if (!alive()) {
+      await reaped();
+      return 'stopped';
+    }
+    await sleep(50);
   }
   signal(p.pid, 'SIGKILL');
-  for (let i = 0; i < 50 && isOurProcess(p.pid, p.marker); i++) await sleep(100);
-  if (isOurProcess(p.pid, p.marker)) {
+  for (let i = 0; i < 100 && alive(); i++) await sleep(50);
+  if (alive()) {
     throw new TandemError('STACK_START_FAILED', `${p.name} (pid ${p.pid}) survived SIGKILL`);
   }
+  await reaped();
   return 'killed';
 }
 
