@@ -74,7 +74,14 @@ export class LinkRunner {
     this.anchorSlot = o.shard.slots[0][0];
     this.setState('idle');
     o.metrics.beforeScrape.add(this.reportOffset);
+    // A commit that moved this link's checkpoint moves what it acknowledges to the master: tell it at once (WAIT).
+    this.unsubscribe = o.publisher.onCheckpointsCommitted((keys) => {
+      const replid = this.link?.replid;
+      if (replid !== null && replid !== undefined && keys.has(replid)) this.link?.ack();
+    });
   }
+
+  private readonly unsubscribe: () => void;
 
   private readonly reportOffset = (): void => {
     if (this.checkpoint) this.o.metrics.replOffset.set({ link: this.name }, this.checkpoint.offset);
@@ -119,6 +126,7 @@ export class LinkRunner {
     await this.link?.stop();
     this.reportOffset();
     this.o.metrics.beforeScrape.delete(this.reportOffset);
+    this.unsubscribe();
   }
 
   /** Re-reads the topology and follows the shard's anchor slot to its current master. */
@@ -207,6 +215,8 @@ export class LinkRunner {
         onCheckpoint: (cp) => this.advance(cp),
       },
       beforeDeletions: () => watcher.fence(),
+      // REPLCONF ACK reports what is committed to Kafka, not what was read: WAIT on the master then means "in Kafka".
+      ackOffset: () => this.o.publisher.committedOffset(this.link?.replid ?? '') ?? 0,
     });
     this.link = link;
     link.on('state', (s: ReplicaLinkState) => {

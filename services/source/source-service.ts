@@ -118,7 +118,7 @@ export class SourceService {
           'someone changed the partition count, which splits slot histories. Restore the old count or re-seed the DC.',
       );
     }
-    this.publisher.knowCommitted(checkpoints.keys());
+    this.publisher.knowCommitted(checkpoints);
     log.info({ partitions, checkpoints: checkpoints.size }, 'publisher ready; checkpoints loaded');
 
     const seeds = parseSeeds(config.redis.nodes);

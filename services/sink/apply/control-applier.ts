@@ -45,9 +45,10 @@ export class ControlApplier {
   async onEveryMaster(argv: Buffer[], origin: string): Promise<string[]> {
     let masters = await this.o.router.masters();
     const errors: string[] = [];
+    let attempt = 0; // OOM waits are not counted: a full target is waited for, as in the writer
     for (let i = 0; i < masters.length; i++) {
       const m = masters[i];
-      for (let attempt = 0; ; attempt++) {
+      for (;;) {
         try {
           const err = await this.onMaster(m.key, m.slot, argv, origin);
           if (err !== undefined) errors.push(`${m.key}: ${err}`);
@@ -59,7 +60,7 @@ export class ControlApplier {
             errors.push(`${m.key}: ${c.message}`);
             break;
           }
-          if (c.kind === 'fatal' || attempt >= this.o.retries) {
+          if (c.kind === 'fatal' || (!(c.kind === 'transient' && c.full) && attempt++ >= this.o.retries)) {
             throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot apply ${argv[0].toString('latin1')} on target master ${m.key}`, err);
           }
           this.o.log.warn({ node: m.key, attempt, err: c.message }, 'keyless command: transient error, retrying');

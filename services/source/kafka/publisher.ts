@@ -1,7 +1,7 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { EVENT_FLAGS, eventPartition, type ChangeEvent } from '../../shared/change-event';
 import { EventBodyWriter, recordFramingBytes } from '../../shared/change-record';
-import { encodeCheckpoint } from '../../shared/checkpoint';
+import { encodeCheckpoint, type CheckpointRecord } from '../../shared/checkpoint';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
@@ -111,9 +111,27 @@ export class ChangePublisher {
   /** Checkpoint keys with a committed record (tombstoned ones removed). */
   private readonly committedKeys = new Set<string>();
 
+  /** Offset of the committed checkpoint per key (replid). */
+  private readonly committedOffsets = new Map<string, number>();
+  /** Called after a commit with the keys whose checkpoint it moved. */
+  private readonly committedListeners = new Set<(keys: ReadonlySet<string>) => void>();
+
   /** Checkpoints read back from Kafka at start are committed too. */
-  knowCommitted(keys: Iterable<string>): void {
-    for (const k of keys) this.committedKeys.add(k);
+  knowCommitted(checkpoints: ReadonlyMap<string, CheckpointRecord>): void {
+    for (const [k, c] of checkpoints) {
+      this.committedKeys.add(k);
+      this.committedOffsets.set(k, c.offset);
+    }
+  }
+
+  /** The stream offset committed under `key` (a replid), if any. */
+  committedOffset(key: string): number | undefined {
+    return this.committedOffsets.get(key);
+  }
+
+  onCheckpointsCommitted(listener: (keys: ReadonlySet<string>) => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
   }
 
   /** True once a checkpoint under `key` is committed to Kafka. */
@@ -269,8 +287,17 @@ export class ChangePublisher {
       this.failures = 0;
       this.lastCommitAt = Date.now();
       for (const [key, record] of batch.checkpoints) {
-        if (record) this.committedKeys.add(key);
-        else this.committedKeys.delete(key);
+        if (record) {
+          this.committedKeys.add(key);
+          this.committedOffsets.set(key, record.offset);
+        } else {
+          this.committedKeys.delete(key);
+          this.committedOffsets.delete(key);
+        }
+      }
+      if (batch.checkpoints.size > 0) {
+        const keys = new Set(batch.checkpoints.keys());
+        for (const l of this.committedListeners) l(keys);
       }
       const eventsByKind: Record<string, number> = {};
       for (const e of batch.events) eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;

@@ -75,6 +75,13 @@ export interface ReplicaLinkOptions {
    * is known (keyevent-watcher.ts). A rejection ends the link.
    */
   beforeDeletions?: () => Promise<void>;
+  /**
+   * The offset REPLCONF ACK reports. Default: the offset read. The source
+   * reports what it has committed to Kafka, so that WAIT and
+   * min-replicas-to-write on the master count the source only for writes
+   * that are safe in Kafka.
+   */
+  ackOffset?: () => number;
 }
 
 /** True for DEL/UNLINK (any case), as masters propagate expired and evicted keys. Called per command: no allocation. */
@@ -317,10 +324,16 @@ export class ReplicaLink extends EventEmitter {
     if (this.acking) this.sendAck();
   }
 
+  /** Sends REPLCONF ACK now (e.g. when a Kafka commit moved the acknowledged offset). */
+  ack(): void {
+    if (this.acking) this.sendAck();
+  }
+
   private sendAck(): void {
     const socket = this.socket;
     if (!socket || socket.destroyed) return;
-    socket.write(encodeCommand(['REPLCONF', 'ACK', String(this.offsetValue)]));
+    const offset = this.opts.ackOffset?.() ?? this.offsetValue;
+    socket.write(encodeCommand(['REPLCONF', 'ACK', String(offset)]));
     this.stats.acksSent++;
   }
 
