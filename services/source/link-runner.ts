@@ -9,6 +9,7 @@ import type { OncePerClusterFilter } from './commands/once-per-cluster';
 import { itemFromReplicationEvent } from './commands/link-items';
 import type { LinkContext } from './commands/stream-items';
 import { matchCheckpoint, parseReplIds, type CheckpointRecord } from '../shared/checkpoint';
+import { isReservedKey } from '../shared/marker';
 import type { ChangePublisher } from './kafka/publisher';
 import { LINK_STATES, type SourceMetrics } from './metrics';
 import { backoffDelay } from './replication/backoff';
@@ -254,6 +255,8 @@ export class LinkRunner {
     // the transaction began, so moving it to the front changes nothing.
     const events: ChangeEvent[] = [];
     for (const d of deletions.found) {
+      // An evicted marker is this DC's bookkeeping, not data: nothing for the peers.
+      if (isReservedKey(d.command.argv[1])) continue;
       const item = { type: 'command' as const, db: d.command.db, argv: d.command.argv, offset: ev.checkpoint.offset };
       for (const e of this.o.builder.build(item, link)) events.push({ ...e, kind: d.kind, origin: this.o.dc });
     }
