@@ -1,6 +1,6 @@
 import type { Type } from 'avsc';
 import { TandemError, errorMessage } from './errors';
-import { CHANGE_EVENT, CHANGE_EVENT_VERSION, schemaType, schemaVersions } from './schemas';
+import { CHANGE_EVENT, CHANGE_EVENT_VERSION, resolverFor, schemaType, schemaVersions, type Resolver } from './schemas';
 import { SLOT_COUNT, slotPartition } from './slot';
 
 /**
@@ -126,23 +126,11 @@ export function decodeChangeEvent(buf: Buffer): ChangeEvent {
 
 export { encodeChangeEvent as encode, decodeChangeEvent as decode };
 
-const resolvers = new Map<number, ReturnType<Type['createResolver']>>();
-
-function resolverFrom(version: number): ReturnType<Type['createResolver']> {
-  let resolver = resolvers.get(version);
-  if (resolver === undefined) {
-    const known = schemaVersions(CHANGE_EVENT);
-    if (!known.includes(version)) {
-      throw decodeError(
-        `written with schema version ${version}; this build reads versions ${known.join(', ')}` +
-          (version > CHANGE_EVENT_VERSION ? ' (upgrade the reader)' : ''),
-      );
-    }
-    const reader = schemaType(CHANGE_EVENT, CHANGE_EVENT_VERSION);
-    resolver = reader.createResolver(schemaType(CHANGE_EVENT, version));
-    resolvers.set(version, resolver);
-  }
-  return resolver;
+function resolverFrom(version: number): Resolver {
+  const resolver = resolverFor(CHANGE_EVENT, CHANGE_EVENT_VERSION, version);
+  if (resolver !== undefined) return resolver;
+  const later = version > CHANGE_EVENT_VERSION ? ' (upgrade the reader)' : '';
+  throw decodeError(`written with schema version ${version}; this build reads versions ${schemaVersions(CHANGE_EVENT).join(', ')}${later}`);
 }
 
 function decodeError(message: string, cause?: unknown): TandemError {

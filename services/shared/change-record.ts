@@ -1,7 +1,7 @@
 import type { Type } from 'avsc';
 import { decodeChangeEvent, EVENT_KINDS, headerString, invalidPaths, NO_SLOT, WIRE_MAGIC, type ChangeEvent, type EventKind, type KafkaHeaders } from './change-event';
 import { TandemError, errorMessage } from './errors';
-import { CHANGE_BATCH, CHANGE_BATCH_VERSION, schemaType, schemaVersions } from './schemas';
+import { CHANGE_BATCH, CHANGE_BATCH_VERSION, resolverFor, schemaType, schemaVersions, type Resolver } from './schemas';
 import { SLOT_COUNT } from './slot';
 
 /**
@@ -156,22 +156,11 @@ export function decodeChangeRecord(buf: Buffer): ChangeEvent[] {
   return batch.events;
 }
 
-const resolvers = new Map<number, ReturnType<Type['createResolver']>>();
-
-function resolverFrom(version: number): ReturnType<Type['createResolver']> {
-  let resolver = resolvers.get(version);
-  if (resolver === undefined) {
-    const known = schemaVersions(CHANGE_BATCH);
-    if (!known.includes(version)) {
-      throw decodeError(
-        `written with format version ${version}; this build reads versions 1, ${known.join(', ')}` +
-          (version > CHANGE_BATCH_VERSION ? ' (upgrade the reader)' : ''),
-      );
-    }
-    resolver = schemaType(CHANGE_BATCH, CHANGE_BATCH_VERSION).createResolver(schemaType(CHANGE_BATCH, version));
-    resolvers.set(version, resolver);
-  }
-  return resolver;
+function resolverFrom(version: number): Resolver {
+  const resolver = resolverFor(CHANGE_BATCH, CHANGE_BATCH_VERSION, version);
+  if (resolver !== undefined) return resolver;
+  const later = version > CHANGE_BATCH_VERSION ? ' (upgrade the reader)' : '';
+  throw decodeError(`written with format version ${version}; this build reads versions 1, ${schemaVersions(CHANGE_BATCH).join(', ')}${later}`);
 }
 
 /** Kafka headers that summarise a record, so a sink can drop it without decoding. */

@@ -65,3 +65,22 @@ export function schemaVersions(name: string): number[] {
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
 }
+
+export type Resolver = ReturnType<Type['createResolver']>;
+const resolvers = new Map<string, Resolver>();
+
+/**
+ * What reads `name` written with `version` into the `current` version's type
+ * (avsc schema resolution), built once; undefined when schemas/ lacks that
+ * version (a newer writer: upgrade the reader).
+ */
+export function resolverFor(name: string, current: number, version: number): Resolver | undefined {
+  const id = `${name}.v${version}->v${current}`;
+  let resolver = resolvers.get(id);
+  if (resolver === undefined) {
+    if (!schemaVersions(name).includes(version)) return undefined;
+    resolver = schemaType(name, current).createResolver(schemaType(name, version));
+    resolvers.set(id, resolver);
+  }
+  return resolver;
+}
