@@ -129,7 +129,7 @@ export class SinkConsumer {
             }),
           heartbeat,
           Math.max(100, Math.floor(heartbeatInterval / 2)), // kafkajs sends at most one per heartbeatInterval
-          (err) => o.log.warn({ ...where, err: errorMessage(err) }, 'heartbeat failed during a batch; the group is rebalancing, the commit after it will rejoin'),
+          (err) => o.log.warn({ ...where, err: errorMessage(err) }, 'heartbeat failed during a batch; the group is rebalancing, the consumer rejoins after it'),
         );
         if (commit !== undefined) {
           // Not awaited: the next fetch does not wait for Kafka to store the
@@ -143,7 +143,7 @@ export class SinkConsumer {
               if (membershipError(err) !== undefined) {
                 o.log.warn({ ...where, offset, err: errorMessage(err) }, 'offset commit refused: this member lost its partitions; the group rebalances and the next owner re-reads from the last committed offset');
               } else {
-                o.log.warn({ ...where, offset, err: errorMessage(err) }, 'offset commit failed; the next commit carries this partition\'s offset again');
+                o.log.warn({ ...where, offset, err: errorMessage(err) }, 'offset commit failed; a later batch of the partition commits past it, or after a restart the markers skip what it covered');
               }
             },
           );
