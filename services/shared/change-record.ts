@@ -1,5 +1,5 @@
 import type { Type } from 'avsc';
-import { decodeChangeEvent, EVENT_KINDS, headerString, invalidPaths, NO_SLOT, WIRE_MAGIC, type ChangeEvent, type EventKind, type KafkaHeaders } from './change-event';
+import { decodeChangeEvent, EVENT_HEADERS, EVENT_KINDS, headerString, invalidPaths, NO_SLOT, WIRE_MAGIC, type ChangeEvent, type EventKind, type KafkaHeaders } from './change-event';
 import { TandemError, errorMessage } from './errors';
 import { CHANGE_BATCH, CHANGE_BATCH_VERSION, resolverFor, schemaType, schemaVersions, type Resolver } from './schemas';
 import { SLOT_COUNT } from './slot';
@@ -37,10 +37,6 @@ export const RECORD_HEADERS = {
   kinds: 'kinds',
   /** the DC whose cluster emitted the events (the topic's DC) */
   source: 'source',
-  // v1 records (one event) carried these instead:
-  origin: 'origin',
-  kind: 'kind',
-  schemaVersion: 'schema-version',
 } as const;
 
 const HEADER_BYTES = 2;
@@ -190,20 +186,21 @@ export interface RecordSummary {
 }
 
 /**
- * Reads the headers of a record of either format (v1 carried `origin`, `kind`
- * and `schema-version` for its one event). A malformed header throws
- * EVENT_DECODE, so the record goes to the DLQ rather than being guessed.
+ * Reads the headers of a record of either format (a v1 record carried
+ * EVENT_HEADERS, `origin`, `kind` and `schema-version`, for its one event).
+ * A malformed header throws EVENT_DECODE, so the record goes to the DLQ
+ * rather than being guessed.
  */
 export function readRecordHeaders(headers: KafkaHeaders | undefined): RecordSummary {
   const out: RecordSummary = {};
   if (headers === undefined) return out;
-  const version = headerString(headers, RECORD_HEADERS.formatVersion) ?? headerString(headers, RECORD_HEADERS.schemaVersion);
+  const version = headerString(headers, RECORD_HEADERS.formatVersion) ?? headerString(headers, EVENT_HEADERS.schemaVersion);
   if (version !== undefined) out.formatVersion = decimal(version, 'format-version', 3);
   const source = headerString(headers, RECORD_HEADERS.source);
   if (source !== undefined) out.source = source;
-  const origins = headerString(headers, RECORD_HEADERS.origins) ?? headerString(headers, RECORD_HEADERS.origin);
+  const origins = headerString(headers, RECORD_HEADERS.origins) ?? headerString(headers, EVENT_HEADERS.origin);
   if (origins !== undefined) out.origins = origins.split(',');
-  const kinds = headerString(headers, RECORD_HEADERS.kinds) ?? headerString(headers, RECORD_HEADERS.kind);
+  const kinds = headerString(headers, RECORD_HEADERS.kinds) ?? headerString(headers, EVENT_HEADERS.kind);
   if (kinds !== undefined) {
     out.kinds = kinds.split(',').map((k) => {
       if (!(EVENT_KINDS as readonly string[]).includes(k)) throw decodeError(`unknown kind ${JSON.stringify(k)} in the headers`);
