@@ -189,38 +189,6 @@ export function changeEventHeaders(event: Pick<ChangeEvent, 'origin' | 'kind' | 
   };
 }
 
-export interface EventHeaderValues {
-  origin?: string;
-  kind?: EventKind;
-  source?: string;
-  schemaVersion?: number;
-}
-
-/**
- * Reads the event headers without touching the value. A missing header is
- * undefined (the caller then decodes the value); a present but malformed one
- * throws EVENT_DECODE, so the message goes to the DLQ rather than being guessed.
- */
-export function readEventHeaders(headers: KafkaHeaders | undefined): EventHeaderValues {
-  const out: EventHeaderValues = {};
-  if (headers === undefined) return out;
-  const origin = headerString(headers, EVENT_HEADERS.origin);
-  if (origin !== undefined) out.origin = origin;
-  const source = headerString(headers, EVENT_HEADERS.source);
-  if (source !== undefined) out.source = source;
-  const kind = headerString(headers, EVENT_HEADERS.kind);
-  if (kind !== undefined) {
-    if (!(EVENT_KINDS as readonly string[]).includes(kind)) throw decodeError(`unknown kind header ${JSON.stringify(kind)}`);
-    out.kind = kind as EventKind;
-  }
-  const version = headerString(headers, EVENT_HEADERS.schemaVersion);
-  if (version !== undefined) {
-    if (!/^\d{1,3}$/.test(version)) throw decodeError(`bad schema-version header ${JSON.stringify(version)}`);
-    out.schemaVersion = Number(version);
-  }
-  return out;
-}
-
 export function headerString(headers: KafkaHeaders, name: string): string | undefined {
   let value = headers[name];
   // kafkajs gives an array when a header name repeats; the first one wins.

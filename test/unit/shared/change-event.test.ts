@@ -8,10 +8,10 @@ import {
   eventPartition,
   EVENT_KINDS,
   SERVER_DELETION_KINDS,
-  readEventHeaders,
   WIRE_MAGIC,
   type ChangeEvent,
 } from '../../../services/shared/change-event';
+import { readRecordHeaders } from '../../../services/shared/change-record';
 import { TandemError } from '../../../services/shared/errors';
 import { CHANGE_EVENT, CHANGE_EVENT_VERSION, schemaType, schemaVersions } from '../../../services/shared/schemas';
 import { SLOT_COUNT } from '../../../services/shared/slot';
@@ -141,15 +141,15 @@ describe('Kafka headers', () => {
     expect(changeEventHeaders(sampleEvent({ kind: 'marker' }))).toEqual({ origin: 'a', kind: 'marker', source: 'b', 'schema-version': '1' });
   });
 
-  it('read back from consumed Buffers without decoding the value', () => {
+  it('read back from consumed Buffers without decoding the value, as a record of one event', () => {
     const consumed = Object.fromEntries(Object.entries(changeEventHeaders(sampleEvent())).map(([k, v]) => [k, Buffer.from(v)]));
-    expect(readEventHeaders(consumed)).toEqual({ origin: 'a', kind: 'transaction', source: 'b', schemaVersion: 1 });
+    expect(readRecordHeaders(consumed)).toEqual({ formatVersion: 1, count: 1, origins: ['a'], kinds: ['transaction'], source: 'b' });
   });
 
   it('tolerate missing headers and repeated ones, refuse a bad kind', () => {
-    expect(readEventHeaders(undefined)).toEqual({});
-    expect(readEventHeaders({ origin: [Buffer.from('x'), 'y'] })).toEqual({ origin: 'x' });
-    expect(() => readEventHeaders({ kind: 'bogus' })).toThrow(expect.objectContaining({ code: 'EVENT_DECODE' }));
+    expect(readRecordHeaders(undefined)).toEqual({});
+    expect(readRecordHeaders({ origin: [Buffer.from('x'), 'y'] })).toEqual({ origins: ['x'] });
+    expect(() => readRecordHeaders({ kind: 'bogus' })).toThrow(expect.objectContaining({ code: 'EVENT_DECODE' }));
   });
 });
 
