@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, createDcTopics, launchService, startSource, waitReady, writeServiceConfig, type SourceProcess } from './source-process';
+import { CLI, createDcTopics, launchService, startSource, waitReady, writeServiceConfig, type SourceProcess, type TestCluster } from './source-process';
 
 // Topic creation retries transient metadata errors itself (ensureTopics).
 export { createDcTopics } from './source-process';
@@ -16,7 +16,8 @@ let nextPort = 29700 + Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
 
 export interface StartSinkOptions {
   dc: string;
-  cluster: 'a' | 'b';
+  /** The target: cluster a or b of the test stack, or another cluster's seed nodes. */
+  cluster: TestCluster;
   peers: string[];
   /** extra lines inside the `sink:` section, e.g. ['snapshotPolicy: skip'] */
   sinkLines?: string[];

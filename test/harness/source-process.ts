@@ -47,7 +47,10 @@ export interface SourceProcess {
 
 let nextPort = 29500 + Number(process.env.TANDEM_TEST_PORT_OFFSET ?? 0);
 
-export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extraYaml?: string; waitReady?: boolean }): Promise<SourceProcess> {
+/** A cluster of the test stack ('a' or 'b'), or the seed nodes of another one (e.g. test/harness/topology-stack.ts). */
+export type TestCluster = 'a' | 'b' | { host: string; port: number }[];
+
+export async function startSource(opts: { dc: string; cluster?: TestCluster; extraYaml?: string; waitReady?: boolean }): Promise<SourceProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const httpPort = nextPort++;
   const { dir, config } = writeServiceConfig('source', opts.dc, opts.cluster ?? 'a', httpPort, [opts.extraYaml ?? '']);
@@ -61,9 +64,9 @@ export async function startSource(opts: { dc: string; cluster?: 'a' | 'b'; extra
  * the test Kafka, the seeds of cluster `cluster`, its HTTP port, then `extra`
  * YAML lines (e.g. a `sink:` section).
  */
-export function writeServiceConfig(kind: 'source' | 'sink', dc: string, cluster: 'a' | 'b', httpPort: number, extra: string[]): { dir: string; config: string } {
+export function writeServiceConfig(kind: 'source' | 'sink', dc: string, cluster: TestCluster, httpPort: number, extra: string[]): { dir: string; config: string } {
   const e = testEndpoints();
-  const seeds = cluster === 'b' ? e.redisB : e.redisA;
+  const seeds = seedsOf(cluster);
   const dir = mkdtempSync(join(tmpdir(), `tandem-${kind}-${dc}-`));
   const config = join(dir, `${kind}.yaml`);
   writeFileSync(
@@ -152,6 +155,13 @@ export async function readEvents(dc: string): Promise<(ChangeEvent & { partition
   return events;
 }
 
+/** The seed nodes of a test cluster. */
+export function seedsOf(cluster: TestCluster): { host: string; port: number }[] {
+  if (Array.isArray(cluster)) return cluster;
+  const e = testEndpoints();
+  return cluster === 'b' ? e.redisB : e.redisA;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -159,9 +169,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * at one moment (the master pings its replicas, so compare repeatedly), and
  * its buffer is committed.
  */
-export async function waitCaughtUp(sp: SourceProcess, cluster: 'a' | 'b', timeoutMs = 60_000): Promise<void> {
-  const e = testEndpoints();
-  const shards = await readTopology(cluster === 'a' ? e.redisA : e.redisB);
+export async function waitCaughtUp(sp: SourceProcess, cluster: TestCluster, timeoutMs = 60_000): Promise<void> {
+  const shards = await readTopology(seedsOf(cluster));
   const deadline = Date.now() + timeoutMs;
   await waitReady(sp, timeoutMs);
   const pending = new Set(shards.map((s) => `${s.master.host}:${s.master.port}`));
