@@ -50,11 +50,13 @@ export const EVENT_FLAGS = {
   /**
    * A `snapshot` event carrying one piece of a RESTORE payload too big for one
    * Kafka message, as one command `[key, bytes]`; more pieces or the last one follow.
+   * With `rdb-transfer:<id>` and `chunk:<i>` (shared/payload-sequence.ts).
    */
   payloadChunk: 'payload-chunk',
   /**
    * The RESTORE that ends a chunked payload: its payload argument is empty and
-   * the reader concatenates the key's preceding `payload-chunk` events into it.
+   * the reader concatenates the key's preceding `payload-chunk` events of the
+   * same RDB transfer into it (shared/payload-sequence.ts).
    */
   payloadLast: 'payload-last',
 } as const;

@@ -26,6 +26,8 @@ import type { SinkMetrics } from './metrics';
  *    first, then it, so its order against keyed writes of the partition holds;
  * 4. DLQ records are produced, then the offset is returned for commit: past
  *    the batch, or up to the first chunk of a big key still being assembled.
+ *    A big key that its transfer left unfinished is discarded (counted, logged
+ *    by the assembler's owner) and holds nothing back.
  */
 export interface BatchProcessorOptions {
   localDc: string;
@@ -73,6 +75,8 @@ export class BatchProcessor {
       const offset = BigInt(m.offset);
       for (let index = 0; index < events.length; index++) {
         const event = events[index];
+        // Before any filter: an event of the same source node ends a big key it left unfinished.
+        assembler?.observe(b.partition, { offset, index }, event);
         const d = filterEvent(event, ctx);
         if (d.action === 'drop') {
           drops.set(d.reason, (drops.get(d.reason) ?? 0) + 1);
@@ -187,7 +191,7 @@ export class BatchProcessor {
         this.toDlq(dlq, item, 'invalid-event', 'payload-chunk event without [key, bytes]');
         return undefined;
       }
-      if (assembler.addChunk(item.record.partition, item.offset, key, bytes)) {
+      if (assembler.addChunk(item.record.partition, item, e)) {
         log.warn({ key: key.toString('latin1').slice(0, 200), maxRestoreBytes: assembler.maxBytes }, 'big key exceeds sink.maxRestoreBytes; it will go to the DLQ');
       }
       return undefined;
@@ -198,7 +202,7 @@ export class BatchProcessor {
         this.toDlq(dlq, item, 'invalid-event', 'payload-last event without a RESTORE command');
         return undefined;
       }
-      const c = assembler.complete(item.record.partition, argv);
+      const c = assembler.complete(item.record.partition, item, e);
       if (c.status === 'missing-chunks') {
         this.toDlq(dlq, item, 'restore-missing-chunks', 'payload-last RESTORE without its payload-chunk events');
         return undefined;

@@ -31,6 +31,12 @@ export function sinkMetrics(registry: Registry) {
     committedOffset: new Gauge({ name: 'tandem_sink_committed_offset', help: 'last offset committed (next to read), per partition', labelNames: ['topic', 'partition'], registers }),
     assignedPartitions: new Gauge({ name: 'tandem_sink_assigned_partitions', help: 'partitions this sink owns, per topic', labelNames: ['topic'], registers }),
     restoreBytesHeld: new Gauge({ name: 'tandem_sink_restore_bytes_held', help: 'bytes of big-key chunks held while reassembling', registers }),
+    restoreSequencesDiscarded: new Counter({
+      name: 'tandem_sink_restore_sequences_discarded_total',
+      help: 'big-key chunk sequences discarded unfinished, per reason: superseded (the key re-sent by a newer RDB transfer), transfer-ended (its transfer went on without it), incomplete (a gap, or read from its middle)',
+      labelNames: ['reason'],
+      registers,
+    }),
     controlApplied: new Counter({ name: 'tandem_sink_control_applied_total', help: 'keyless commands applied on a target master, per command', labelNames: ['command'], registers }),
   };
 }

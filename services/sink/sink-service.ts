@@ -8,7 +8,7 @@ import { loadCheckpoints } from '../shared/checkpoint';
 import { ClusterRouter } from './apply/cluster-router';
 import { ControlApplier } from './apply/control-applier';
 import { MarkerCache } from './apply/marker-cache';
-import { RestoreAssembler } from './apply/restore-assembler';
+import { RestoreAssembler, type DiscardedSequence } from './apply/restore-assembler';
 import { Writer } from './apply/writer';
 import { BatchProcessor } from './batch-processor';
 import type { SinkConfig } from './config';
@@ -87,7 +87,13 @@ export class SinkService {
     holder.writer = writer;
     this.dlq = new DlqProducer(kafka, config.dc, log.child({ module: 'dlq' }));
     await this.dlq.start();
-    const assemblers = new Map(s.peers.map((p) => [topicsOf(p).changes, new RestoreAssembler(s.maxRestoreBytes)]));
+    const applyLog = log.child({ module: 'apply' });
+    const assemblers = new Map(
+      s.peers.map((p) => {
+        const topic = topicsOf(p).changes;
+        return [topic, new RestoreAssembler(s.maxRestoreBytes, (d) => onDiscardedSequence(topic, d, m, applyLog))] as const;
+      }),
+    );
     const processor = new BatchProcessor({
       localDc: config.dc,
       sink: s,
@@ -96,7 +102,7 @@ export class SinkService {
       dlq: this.dlq,
       assemblers,
       metrics: m,
-      log: log.child({ module: 'apply' }),
+      log: applyLog,
     });
 
     const done = new Promise<void>((resolve, reject) => {
@@ -214,4 +220,33 @@ export class SinkService {
       await admin.disconnect();
     }
   }
+}
+
+/**
+ * A big key's chunk sequence its RDB transfer left unfinished (a full sync
+ * broken inside the key): never applied, and it no longer holds the
+ * partition's commit back. The key itself comes with the retry's sequence,
+ * when the retried RDB still has it.
+ */
+function onDiscardedSequence(topic: string, d: DiscardedSequence, m: SinkMetrics, log: Logger): void {
+  m.restoreSequencesDiscarded.inc({ reason: d.reason });
+  log.warn(
+    {
+      topic,
+      partition: d.partition,
+      key: d.key.toString('latin1').slice(0, 200),
+      reason: d.reason,
+      transfer: d.transfer ?? null,
+      nodeId: d.nodeId,
+      firstOffset: String(d.firstOffset),
+      lastOffset: String(d.lastOffset),
+      chunks: d.chunks,
+      bytes: d.bytes,
+      endedAt: `${d.endedBy.offset}:${d.endedBy.index}`,
+      endedByKind: d.endedBy.kind,
+      endedByTransfer: d.endedBy.transfer ?? null,
+      endedByNode: d.endedBy.nodeId,
+    },
+    'discarded an unfinished big-key chunk sequence (its RDB transfer broke inside the key)',
+  );
 }

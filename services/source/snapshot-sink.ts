@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { EVENT_FLAGS, type ChangeEvent } from '../shared/change-event';
+import { payloadTagFlags } from '../shared/payload-sequence';
 import type { Logger } from '../shared/logger';
 import { RdbParser } from '../rdb/parser';
 import type { RdbEvent, RdbKeyHeader } from '../rdb/events';
@@ -27,7 +29,13 @@ export interface SnapshotSinkOptions {
  * it travels as consecutive events of the key's slot: `snapshot` events
  * flagged `payload-chunk`, each with one command `[key, bytes]`, then the
  * RESTORE event flagged `payload-last` whose payload argument is empty; the
- * sink concatenates the chunks into the RESTORE (docs/events.md).
+ * sink concatenates the chunks into the RESTORE (docs/events.md). Every
+ * element of that sequence carries the id of this RDB transfer and its index
+ * (`rdb-transfer:<id>`, `chunk:<i>`, shared/payload-sequence.ts): a transfer
+ * that breaks inside the key leaves its chunks committed, and readers must
+ * tell them from the retry's. The id is random, made when the RDB begins:
+ * (replid, offset) of `+FULLRESYNC` repeats when an idle master serves two
+ * full syncs.
  *
  * Function libraries become once-per-cluster control events (FUNCTION LOAD
  * REPLACE, see the event builder). AUX, RESIZEDB, SLOT_INFO and module
@@ -42,7 +50,9 @@ export class SnapshotSink implements RdbSink {
   private offset = 0;
   private keys = 0;
   private bytes = 0;
-  private big: { header: RdbKeyHeader; pending: Buffer[]; pendingBytes: number; total: number } | undefined;
+  /** id of the RDB transfer in progress, on every element of a big key's sequence */
+  private transfer = '';
+  private big: { header: RdbKeyHeader; pending: Buffer[]; pendingBytes: number; total: number; chunks: number } | undefined;
 
   constructor(private readonly o: SnapshotSinkOptions) {}
 
@@ -53,7 +63,8 @@ export class SnapshotSink implements RdbSink {
     this.keys = 0;
     this.bytes = 0;
     this.big = undefined;
-    this.o.log.warn({ replid: info.replid, offset: info.offset, size: info.size ?? 'diskless' }, 'receiving the RDB of a full resync');
+    this.transfer = randomBytes(8).toString('hex');
+    this.o.log.warn({ replid: info.replid, offset: info.offset, size: info.size ?? 'diskless', transfer: this.transfer }, 'receiving the RDB of a full resync');
   }
 
   async write(chunk: Buffer): Promise<void> {
@@ -68,13 +79,16 @@ export class SnapshotSink implements RdbSink {
     const parser = this.requireParser();
     parser.end();
     await this.drain(parser);
-    this.o.log.info({ keys: this.keys, bytes: this.bytes, replid: this.replid, offset: this.offset }, 'RDB parsed and published');
+    this.o.log.info({ keys: this.keys, bytes: this.bytes, replid: this.replid, offset: this.offset, transfer: this.transfer }, 'RDB parsed and published');
     this.o.onComplete({ replid: this.replid, offset: this.offset, keys: this.keys, bytes: this.bytes });
     this.parser = undefined;
   }
 
   abort(err: Error): void {
-    this.o.log.warn({ err: err.message, keysSoFar: this.keys }, 'RDB transfer aborted; the next attempt starts over');
+    this.o.log.warn(
+      { err: err.message, keysSoFar: this.keys, transfer: this.transfer, inKey: this.big?.header.key.toString('latin1').slice(0, 200) },
+      'RDB transfer aborted; the next attempt starts over (readers discard a big key left unfinished)',
+    );
     this.parser = undefined;
     this.big = undefined;
   }
@@ -97,7 +111,7 @@ export class SnapshotSink implements RdbSink {
         await this.o.publish(this.build(ev, ev.payload, []));
         return;
       case 'key-begin':
-        this.big = { header: ev, pending: [], pendingBytes: 0, total: 0 };
+        this.big = { header: ev, pending: [], pendingBytes: 0, total: 0, chunks: 0 };
         return;
       case 'key-chunk': {
         const big = this.big;
@@ -115,8 +129,8 @@ export class SnapshotSink implements RdbSink {
         this.big = undefined;
         this.keys++;
         this.o.onKey();
-        this.o.log.info({ key: ev.key.toString('latin1').slice(0, 200), payloadBytes: ev.payloadBytes }, 'large key sent as payload chunks');
-        await this.o.publish(this.build(ev, Buffer.alloc(0), [EVENT_FLAGS.payloadLast]));
+        this.o.log.info({ key: ev.key.toString('latin1').slice(0, 200), payloadBytes: ev.payloadBytes, chunks: big.chunks, transfer: this.transfer }, 'large key sent as payload chunks');
+        await this.o.publish(this.build(ev, Buffer.alloc(0), [EVENT_FLAGS.payloadLast, ...payloadTagFlags(this.transfer, big.chunks)]));
         return;
       }
       case 'function':
@@ -133,7 +147,7 @@ export class SnapshotSink implements RdbSink {
     const rest = all.subarray(max);
     big.pending = rest.length > 0 ? [rest] : [];
     big.pendingBytes = rest.length;
-    const [restore] = this.build(big.header, Buffer.alloc(0), [EVENT_FLAGS.payloadChunk]);
+    const [restore] = this.build(big.header, Buffer.alloc(0), [EVENT_FLAGS.payloadChunk, ...payloadTagFlags(this.transfer, big.chunks++)]);
     restore.commands = [[big.header.key, Buffer.from(part)]];
     await this.o.publish([restore]);
   }

@@ -3,6 +3,7 @@ import { EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
 import { decodeChangeRecord } from '../../shared/change-record';
 import { errorMessage } from '../../shared/errors';
 import { decodePayload } from '../../rdb/decode';
+import { RestoreAssembler } from '../../sink/apply/restore-assembler';
 import { redisTypeOf } from '../../rdb/opcodes';
 import type { KeyExtractor } from './command-keys';
 import { argJson, readableValue, type ArgJson } from './render';
@@ -18,7 +19,10 @@ import { argJson, readableValue, type ArgJson } from './render';
  * - of a command or transaction, the commands whose keys include K are kept
  *   (the others of the transaction are counted in `otherCommands`);
  * - a snapshot RESTORE of K is shown with its payload decoded; a big key's
- *   `payload-chunk` events are gathered and shown as the one RESTORE they form.
+ *   `payload-chunk` events are gathered and shown as the one RESTORE they form,
+ *   as the sink forms it (sink/apply/restore-assembler.ts): a sequence its RDB
+ *   transfer left unfinished is never joined to the retry's; it is counted in
+ *   `stats.abandonedSequences`, since no sink applied it.
  */
 export interface AuditEntry {
   time: string;
@@ -52,11 +56,14 @@ export interface AuditStats {
   records: number;
   undecodable: number;
   lastDecodeError?: string;
+  /** chunk sequences of the key left unfinished by a broken full sync (never applied) */
+  abandonedSequences: number;
+  lastAbandoned?: string;
 }
 
 export class AuditCollector {
-  readonly stats: AuditStats = { records: 0, undecodable: 0 };
-  private chunks: Buffer[] = [];
+  readonly stats: AuditStats = { records: 0, undecodable: 0, abandonedSequences: 0 };
+  private readonly assembler: RestoreAssembler;
 
   constructor(
     private readonly key: Buffer,
@@ -64,7 +71,14 @@ export class AuditCollector {
     private readonly keysOf: KeyExtractor,
     private readonly maxBytes: number,
     private readonly window: { fromMs?: number; toMs?: number } = {},
-  ) {}
+  ) {
+    // No memory bound of its own: audit has always shown a big key whole.
+    this.assembler = new RestoreAssembler(Number.POSITIVE_INFINITY, (d) => {
+      if (!d.key.equals(this.key)) return;
+      this.stats.abandonedSequences++;
+      this.stats.lastAbandoned = `${d.chunks} chunks at ${d.partition}/${d.firstOffset}..${d.lastOffset} of transfer ${d.transfer ?? '(none)'} (${d.reason})`;
+    });
+  }
 
   /** The entries of one record, in order. */
   add(partition: number, m: KafkaMessage): AuditEntry[] {
@@ -80,7 +94,9 @@ export class AuditCollector {
       return [];
     }
     const out: AuditEntry[] = [];
+    const offset = BigInt(m.offset);
     events.forEach((e, index) => {
+      this.assembler.observe(partition, { offset, index }, e);
       const entry = this.event(e, { partition, offset: m.offset, index });
       if (entry !== undefined) out.push(entry);
     });
@@ -103,7 +119,7 @@ export class AuditCollector {
     const argv = e.commands[0];
     if (argv === undefined) return undefined;
     if (e.flags.includes(EVENT_FLAGS.payloadChunk)) {
-      if (argv[0]?.equals(this.key) && argv[1] !== undefined) this.chunks.push(Buffer.from(argv[1]));
+      if (argv[0]?.equals(this.key) && argv[1] !== undefined) this.assembler.addChunk(at.partition, { offset: BigInt(at.offset), index: at.index }, e);
       return undefined;
     }
     const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
@@ -111,11 +127,12 @@ export class AuditCollector {
     if (!isRestore) return this.entry(e, at, e.commands); // rewrite mode: plain commands
     let full = argv;
     let chunks: number | undefined;
-    if (e.flags.includes(EVENT_FLAGS.payloadLast)) {
+    if (e.flags.includes(EVENT_FLAGS.payloadLast) && argv.length >= 4) {
+      const c = this.assembler.complete(at.partition, { offset: BigInt(at.offset), index: at.index }, e);
       full = argv.slice();
-      full[3] = Buffer.concat(this.chunks);
-      chunks = this.chunks.length;
-      this.chunks = [];
+      // Without its chunks (read from the middle, or lost) it is shown with an empty payload, as before.
+      if (c.status === 'ok') full = c.argv;
+      chunks = c.status === 'ok' ? c.chunks : 0;
     }
     const entry = this.entry(e, at, [full]);
     if (chunks !== undefined) entry.chunks = chunks;

@@ -120,11 +120,17 @@ async function runAudit(opts: AuditOptions): Promise<void> {
         bytes: read.bytes,
         events: entries.length,
         undecodable: collector.stats.undecodable,
+        abandonedSequences: collector.stats.abandonedSequences,
       })}\n`,
     );
   }
   if (collector.stats.undecodable > 0) {
     process.stderr.write(`tandem: warning: ${collector.stats.undecodable} records of ${where} could not be decoded (last: ${collector.stats.lastDecodeError})\n`);
+  }
+  if (collector.stats.abandonedSequences > 0) {
+    process.stderr.write(
+      `tandem: note: ${collector.stats.abandonedSequences} chunk sequence(s) of the key were left unfinished by a full sync that broke inside it; no sink applied them (last: ${collector.stats.lastAbandoned})\n`,
+    );
   }
   if (!opts.follow) {
     if (opts.json) process.stdout.write(entries.length === 0 ? '[]\n' : `[\n${entries.map((e) => JSON.stringify(e)).join(',\n')}\n]\n`);

@@ -27,6 +27,9 @@ import { globMatch } from './glob';
  *    transaction is kept whole, to stay atomic);
  * 9. a big key's payload chunks are gathered and the RESTORE they end with is
  *    emitted whole; chunks whose RESTORE is outside the range are dropped.
+ *    A sequence its RDB transfer left unfinished (a full sync broken inside
+ *    the key) is never concatenated with the retry's: it is skipped as
+ *    `abandoned-chunks` (one per chunk), exactly as the sink discards it.
  */
 export interface SelectOptions {
   /** a DC name, or undefined for any origin */
@@ -62,6 +65,7 @@ export type SkipReason =
   | 'key'
   | 'undecodable'
   | 'incomplete-snapshot'
+  | 'abandoned-chunks'
   | 'snapshot-too-large';
 
 export class ReplaySelector {
@@ -70,7 +74,9 @@ export class ReplaySelector {
   private readonly assembler: RestoreAssembler;
 
   constructor(private readonly o: SelectOptions) {
-    this.assembler = new RestoreAssembler(o.maxRestoreBytes);
+    this.assembler = new RestoreAssembler(o.maxRestoreBytes, (d) => {
+      this.skipped.set('abandoned-chunks', (this.skipped.get('abandoned-chunks') ?? 0) + d.chunks);
+    });
   }
 
   private skip(reason: SkipReason): undefined {
@@ -96,6 +102,8 @@ export class ReplaySelector {
     const offset = BigInt(m.offset);
     const out: ReplayItem[] = [];
     events.forEach((event, index) => {
+      // Before any filter: an event of the same source node ends a big key it left unfinished.
+      this.assembler.observe(partition, { offset, index }, event);
       const item = this.selectEvent(partition, offset, index, event);
       if (item !== undefined) out.push(item);
     });
@@ -137,14 +145,15 @@ export class ReplaySelector {
       const [key, bytes] = argv;
       if (key === undefined || bytes === undefined) return this.skip('undecodable');
       if (this.o.keyPattern && !globMatch(this.o.keyPattern, key)) return this.skip('key');
-      this.assembler.addChunk(partition, offset, key, bytes);
+      this.assembler.addChunk(partition, { offset, index }, event);
       return undefined; // part of the RESTORE that follows; counted with it
     }
     const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
     const keys = isRestore ? [argv[1]] : event.commands.flatMap((c) => this.keysOf(c));
     if (this.o.keyPattern && !keys.some((k) => k !== undefined && globMatch(this.o.keyPattern!, k))) return this.skip('key');
     if (!event.flags.includes(EVENT_FLAGS.payloadLast)) return { partition, offset, index, event, commands: event.commands };
-    const c = this.assembler.complete(partition, argv);
+    if (argv.length < 4) return this.skip('undecodable');
+    const c = this.assembler.complete(partition, { offset, index }, event);
     if (c.status === 'missing-chunks') return this.skip('incomplete-snapshot');
     if (c.status === 'overflow') return this.skip('snapshot-too-large');
     return { partition, offset, index, event, commands: [c.argv] };
