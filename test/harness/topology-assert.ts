@@ -1,9 +1,10 @@
-import type { Cluster } from 'ioredis';
+import Redis, { type Cluster } from 'ioredis';
 import { topicsOf } from '../../services/shared/kafka-client';
 import { readTopicToEnd } from '../../services/shared/topic-reader';
 import { runCli } from './cli-run';
-import { kafka, sleep, type SourceProcess } from './source-process';
-import { readCounters, type DcLoadResult } from './topology-stack';
+import { startSink } from './sink-process';
+import { createDcTopics, kafka, sleep, startSource, type SourceProcess } from './source-process';
+import { readCounters, type DcLoadResult, type TopologyCluster } from './topology-stack';
 
 /**
  * The end checks of every topology scenario (issue 11): `tandem verify`
@@ -67,4 +68,79 @@ export async function metricSum(p: SourceProcess, name: string, labels: Record<s
 /** The metric's series as `labels value` lines, for a failure message or a report. */
 export async function metricLines(p: SourceProcess, name: string): Promise<string[]> {
   return (await p.metrics()).split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+}
+
+/** A source and a sink per DC on the topology stack, both directions, pushed onto `procs` as each starts. */
+export async function startBothWaysOn(
+  a: { dc: string; seeds: { host: string; port: number }[] },
+  b: { dc: string; seeds: { host: string; port: number }[] },
+  procs: SourceProcess[],
+): Promise<{ sourceA: SourceProcess; sourceB: SourceProcess; sinkA: SourceProcess; sinkB: SourceProcess }> {
+  await createDcTopics(a.dc);
+  await createDcTopics(b.dc);
+  const sourceA = await startSource({ dc: a.dc, cluster: a.seeds });
+  procs.push(sourceA);
+  const sourceB = await startSource({ dc: b.dc, cluster: b.seeds });
+  procs.push(sourceB);
+  const sinkA = await startSink({ dc: a.dc, cluster: a.seeds, peers: [b.dc] });
+  procs.push(sinkA);
+  const sinkB = await startSink({ dc: b.dc, cluster: b.seeds, peers: [a.dc] });
+  procs.push(sinkB);
+  return { sourceA, sourceB, sinkA, sinkB };
+}
+
+/** Keys RESTORE-ASKING wrote on the masters of a cluster since they started: the keys a reshard moved into them. */
+export async function restoreAskingCalls(cluster: TopologyCluster): Promise<number> {
+  let calls = 0;
+  for (const m of await cluster.masters()) {
+    const r = new Redis({ host: m.host, port: m.port });
+    try {
+      calls += Number(/cmdstat_restore-asking:calls=(\d+)/.exec(await r.info('commandstats'))?.[1] ?? 0);
+    } finally {
+      r.disconnect();
+    }
+  }
+  return calls;
+}
+
+export interface TwoWayEnd {
+  /** The load's results per DC. */
+  a: DcLoadResult;
+  b: DcLoadResult;
+  clients: { a: Cluster; b: Cluster };
+  urls: { a: string; b: string };
+  dcs: { a: string; b: string };
+  /** Key pattern covering both DCs' keys. */
+  match: string;
+  procs: SourceProcess[];
+}
+
+/**
+ * The end of a two-way scenario: every counter of each DC holds its issued
+ * count in the other DC (and its own), `tandem verify` finds the clusters
+ * identical, and both DLQs are empty. Throws with the services' logs.
+ */
+export async function expectTwoWayConverged(e: TwoWayEnd, timeoutMs = 180_000): Promise<VerifyReport> {
+  const logs = () => e.procs.map((p) => `--- ${p.logFile}\n${p.log().slice(-2500)}`).join('\n');
+  for (const r of [e.a, e.b]) {
+    if (r.errors.length > 0 || r.uncertain.size > 0) throw new Error(`load in ${r.name}: errors ${JSON.stringify(r.errors)}, uncertain counters ${r.uncertain.size}`);
+  }
+  const problems: string[] = [];
+  for (const [load, own, peer, peerName] of [
+    [e.a, e.clients.a, e.clients.b, e.dcs.b],
+    [e.b, e.clients.b, e.clients.a, e.dcs.a],
+  ] as const) {
+    const inPeer = counterDiffs(load, await waitCounters(peer, load, timeoutMs, e.procs));
+    const inOwn = counterDiffs(load, await waitCounters(own, load, 10_000));
+    if (inPeer.length > 0) problems.push(`${inPeer.length} counters of ${load.name} differ in ${peerName}:\n${inPeer.slice(0, 15).join('\n')}`);
+    if (inOwn.length > 0) problems.push(`${inOwn.length} counters of ${load.name} differ in its own cluster:\n${inOwn.slice(0, 15).join('\n')}`);
+  }
+  const report = await verifyClusters(e.urls.a, e.urls.b, e.match);
+  if (!report.ok) problems.push(`tandem verify: ${report.diffs.length} keys differ (${JSON.stringify(report.byKind)}): ${JSON.stringify(report.diffs.slice(0, 10))}`);
+  for (const dc of [e.dcs.a, e.dcs.b]) {
+    const dlq = await dlqRecords(dc);
+    if (dlq.length > 0) problems.push(`${dlq.length} records in tandem.${dc}.dlq, e.g. ${JSON.stringify(dlq.slice(0, 5))}`);
+  }
+  if (problems.length > 0) throw new Error(`${problems.join('\n\n')}\n\n${logs()}`);
+  return report;
 }
