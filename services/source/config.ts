@@ -26,6 +26,12 @@ export const sourceSectionSchema = z
       .number().int().min(64 * 1024).max(6 * 1024 * 1024).default(4 * 1024 * 1024)
       .describe('a RESTORE payload larger than this is sent as chunk events (the changes topic accepts 8 MiB messages)'),
     publish: z.boolean().default(false).describe('replicate PUBLISH/SPUBLISH (off by default: pub/sub is not data)'),
+    topologyRefreshMs: z
+      .number().int().min(100).max(60_000).default(1000)
+      .describe('how often the source re-reads the cluster topology to link new masters and end links of removed ones (a link failure re-reads it at once)'),
+    migrationOrderWaitMs: z
+      .number().int().min(100).max(600_000).default(30_000)
+      .describe('longest a link waits for the link of the master a slot came from (reshard) to publish that master\'s earlier writes; past it, it publishes anyway and logs a warning'),
     maxLinkFailures: z
       .number().int().min(1).default(1000)
       .describe('consecutive failures of one link before the source gives up and exits'),

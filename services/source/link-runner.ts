@@ -14,20 +14,29 @@ import type { ChangePublisher } from './kafka/publisher';
 import { LINK_STATES, type SourceMetrics } from './metrics';
 import { backoffDelay } from './replication/backoff';
 import { KeyeventWatcher, type ServerDeletion } from './replication/keyevent-watcher';
-import { isDeletion, ReplicaLink } from './replication/replica-link';
+import { isDeletion, isRestoreAsking, ReplicaLink } from './replication/replica-link';
 import type { ReplicatedCommand, ReplicationCheckpoint, ReplicationEvent, ReplicaLinkState } from './replication/types';
 import { SnapshotSink } from './snapshot-sink';
-import { readTopology, type Shard } from './topology/cluster-topology';
+import { parseOwnSlots, type OwnSlots, type Shard } from './topology/cluster-topology';
+import type { TopologyTracker, TopologyView } from './topology/topology-tracker';
+import type { GuardedLink, MigrationGuard } from './migration/migration-guard';
 import type * as tls from 'node:tls';
 
+/** Consecutive topology reads without the link's master (nor a replica of it) before the link ends as gone. */
+const GONE_AFTER_READS = 5;
+
 /**
- * Keeps one shard's replica link alive: the single error handler of a link.
+ * Keeps one master's replica link alive: the single error handler of a link.
  *
+ * A link belongs to a master (node id, replication identity), not to slots.
  * - Retriable failures (link lost, -LOADING, -NOMASTERLINK, connection refused)
  *   are retried with backoff; before each attempt the topology is re-read and
- *   the link targets whoever now masters the shard's anchor slot. After a
- *   failover that is the promoted replica, which knows our replid as its
- *   replid2, so PSYNC with the old replid and offset gets +CONTINUE.
+ *   the link follows its master's shard: after a failover, the promoted
+ *   replica, which knows our replid as its replid2, so PSYNC with the old
+ *   replid and offset gets +CONTINUE.
+ * - A master that is gone from the cluster (del-node), with no replica that
+ *   took over, for GONE_AFTER_READS topology reads in a row: run() resolves
+ *   with 'gone', and the source retires the link's checkpoint.
  * - Fatal failures (bad credentials, protocol errors, a fenced producer) end
  *   the runner, and the source exits.
  *
@@ -54,13 +63,25 @@ export interface LinkRunnerOptions {
   log: Logger;
   maxEventPayloadBytes: number;
   maxFailures: number;
+  tracker: TopologyTracker;
+  guard: MigrationGuard;
+  /** Another link already follows this node id: this one must not (never two links to one master). */
+  followedElsewhere: (nodeId: string, self: LinkRunner) => boolean;
 }
 
-export class LinkRunner {
-  /** Stable name of the shard for logs, metrics and the once-per-cluster filter: its first master's address. */
+export class LinkRunner implements GuardedLink {
+  /** Stable name of the link for logs, metrics and the once-per-cluster filter: its first master's address. */
   readonly name: string;
-  private readonly anchorSlot: number;
-  private master: { id: string; host: string; port: number };
+  master: { id: string; host: string; port: number };
+  /** Node ids this link has read from: its master, and the masters it followed before. */
+  private readonly followed = new Set<string>();
+  /** Stream offset up to which everything read is handed to the publisher, and who waits for it. */
+  private processed = -1;
+  private processedWaiters: { offset: number; resolve: (r: 'reached' | 'ended') => void }[] = [];
+  private ended = false;
+  private missingReads = 0;
+  /** What the master said of its own slots after the link read its last chunk with a deletion. */
+  private ownSlots: OwnSlots | undefined;
   private checkpoint: Required<ReplicationCheckpoint> | undefined;
   private committedKey: string | undefined;
   private link: ReplicaLink | undefined;
@@ -72,7 +93,7 @@ export class LinkRunner {
   constructor(private readonly o: LinkRunnerOptions) {
     this.master = { id: o.shard.master.id, host: o.shard.master.host, port: o.shard.master.port };
     this.name = `${o.shard.master.host}:${o.shard.master.port}`;
-    this.anchorSlot = o.shard.slots[0][0];
+    this.followed.add(o.shard.master.id);
     this.setState('idle');
     o.metrics.beforeScrape.add(this.reportOffset);
     // A commit that moved this link's checkpoint moves what it acknowledges to the master: tell it at once (WAIT).
@@ -97,17 +118,74 @@ export class LinkRunner {
     return this.committedKey;
   }
 
-  /** Runs until stop() or a fatal error (rejects). */
-  async run(): Promise<void> {
+  /** The replid the link reads (or last read) under. */
+  get replid(): string | undefined {
+    return this.link?.replid ?? this.checkpoint?.replid ?? undefined;
+  }
+
+  follows(nodeId: string): boolean {
+    return this.followed.has(nodeId);
+  }
+
+  get followedIds(): ReadonlySet<string> {
+    return this.followed;
+  }
+
+  whenProcessed(offset: number, timeoutMs: number): Promise<'reached' | 'ended' | 'timeout'> {
+    if (this.processed >= offset) return Promise.resolve('reached');
+    if (this.ended) return Promise.resolve('ended');
+    return new Promise((resolve) => {
+      const waiter = {
+        offset,
+        resolve: (r: 'reached' | 'ended') => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.processedWaiters = this.processedWaiters.filter((w) => w !== waiter);
+        resolve('timeout');
+      }, timeoutMs);
+      this.processedWaiters.push(waiter);
+    });
+  }
+
+  private setProcessed(offset: number): void {
+    this.processed = offset;
+    if (this.processedWaiters.length === 0) return;
+    const still: typeof this.processedWaiters = [];
+    for (const w of this.processedWaiters) {
+      if (w.offset <= offset) w.resolve('reached');
+      else still.push(w);
+    }
+    this.processedWaiters = still;
+  }
+
+  /**
+   * Runs until stop() (resolves 'stopped'), until its master is gone from the
+   * cluster ('gone') or another link follows it ('duplicate'), or a fatal
+   * error (rejects).
+   */
+  async run(): Promise<'stopped' | 'gone' | 'duplicate'> {
+    try {
+      return await this.runUntilEnd();
+    } finally {
+      this.ended = true;
+      for (const w of this.processedWaiters) w.resolve('ended');
+      this.processedWaiters = [];
+    }
+  }
+
+  private async runUntilEnd(): Promise<'stopped' | 'gone' | 'duplicate'> {
     let failures = 0;
     while (!this.stopping) {
       try {
         await this.attempt(() => {
           failures = 0;
         });
-        if (this.stopping) return;
+        if (this.stopping) return 'stopped';
       } catch (err) {
-        if (this.stopping) return;
+        if (this.stopping) return 'stopped';
         if (!isRetriable(err)) throw err;
         failures++;
         this.o.metrics.linkFailures.inc({ link: this.name });
@@ -117,9 +195,11 @@ export class LinkRunner {
         const delay = backoffDelay(failures, { initialDelayMs: 200, maxDelayMs: 10_000 });
         this.o.log.warn({ link: this.name, err: errorMessage(err), attempt: failures, delayMs: delay }, 'replica link failed; retrying');
         await new Promise((r) => setTimeout(r, delay));
-        await this.retarget();
+        const next = await this.retarget();
+        if (next !== 'follow') return next;
       }
     }
+    return 'stopped';
   }
 
   async stop(): Promise<void> {
@@ -130,20 +210,60 @@ export class LinkRunner {
     this.unsubscribe();
   }
 
-  /** Re-reads the topology and follows the shard's anchor slot to its current master. */
-  private async retarget(): Promise<void> {
-    let shards: Shard[];
+  /**
+   * Re-reads the topology and follows the link's master: the master of the
+   * shard it is in now (after a failover, the promoted replica), or a master
+   * that carries on our replication history (its replid or replid2 is ours,
+   * when the old master was forgotten). 'gone' when there is neither for
+   * GONE_AFTER_READS reads in a row.
+   */
+  private async retarget(): Promise<'follow' | 'gone' | 'duplicate'> {
+    let view: TopologyView;
     try {
-      shards = await readTopology(this.o.seeds, this.o.redisOptions);
+      view = await this.o.tracker.refresh();
     } catch (err) {
       this.o.log.warn({ link: this.name, err: errorMessage(err) }, 'cannot re-read the topology; retrying the last known master');
-      return;
+      return 'follow';
     }
-    const owner = shards.find((s) => s.slots.some(([a, b]) => a <= this.anchorSlot && this.anchorSlot <= b));
-    if (owner && owner.master.id !== this.master.id) {
-      this.o.log.warn({ link: this.name, from: `${this.master.host}:${this.master.port}`, to: `${owner.master.host}:${owner.master.port}` }, 'shard has a new master (failover); following it');
-      this.master = { id: owner.master.id, host: owner.master.host, port: owner.master.port };
+    const shard = view.shards.find((s) => [s.master, ...s.replicas].some((n) => this.followed.has(n.id))) ?? (await this.heirOf(view.shards));
+    if (shard === undefined) {
+      this.missingReads++;
+      if (this.missingReads < GONE_AFTER_READS) return 'follow';
+      this.o.log.warn({ link: this.name, master: this.master, reads: this.missingReads }, 'the link\'s master is gone from the cluster and no replica took over; ending the link');
+      return 'gone';
     }
+    this.missingReads = 0;
+    const next = shard.master;
+    if (next.id !== this.master.id) {
+      if (this.o.followedElsewhere(next.id, this)) {
+        this.o.log.warn({ link: this.name, master: `${next.host}:${next.port}` }, 'another link already reads this shard\'s new master; ending this one (never two links to one master)');
+        return 'duplicate';
+      }
+      this.o.log.warn({ link: this.name, from: `${this.master.host}:${this.master.port}`, to: `${next.host}:${next.port}` }, 'shard has a new master (failover); following it');
+      this.master = { id: next.id, host: next.host, port: next.port };
+      this.followed.add(next.id);
+    }
+    return 'follow';
+  }
+
+  /** A master no link follows whose replication history continues ours (replid or replid2). */
+  private async heirOf(shards: Shard[]): Promise<Shard | undefined> {
+    const replid = this.checkpoint?.replid;
+    if (replid === undefined) return undefined;
+    for (const shard of shards) {
+      if (this.o.followedElsewhere(shard.master.id, this)) continue;
+      let r: Redis | undefined;
+      try {
+        r = await connectNode(shard.master.host, shard.master.port, this.o.redisOptions);
+        const ids = parseReplIds(await r.info('replication'));
+        if (ids.replid === replid || ids.replid2 === replid) return shard;
+      } catch {
+        // Unreachable now: it is asked again at the next retarget.
+      } finally {
+        r?.disconnect();
+      }
+    }
+    return undefined;
   }
 
   /** The position to PSYNC from: our own, else a committed checkpoint this master can continue. */
@@ -181,15 +301,36 @@ export class LinkRunner {
     });
     await watcher.start();
     this.watcher = watcher;
+    let control: Redis | undefined;
     try {
-      await this.stream(from, onStreaming, watcher);
+      // Asked what the master migrates after each chunk with a deletion (sampleOwnSlots).
+      control = await connectNode(this.master.host, this.master.port, this.o.redisOptions).catch((err: unknown) => {
+        throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot open the control connection to ${this.master.host}:${this.master.port}`, err, true);
+      });
+      const ctl = control;
+      await this.stream(from, onStreaming, () => Promise.all([watcher.fence(), this.sampleOwnSlots(ctl)]).then(() => undefined));
     } finally {
       watcher.stop();
+      control?.disconnect();
       this.watcher = undefined;
+      this.ownSlots = undefined;
     }
   }
 
-  private async stream(from: ReplicationCheckpoint | undefined, onStreaming: () => void, watcher: KeyeventWatcher): Promise<void> {
+  /**
+   * CLUSTER NODES of the link's master, read after the link read a deletion:
+   * the slots it migrates and owns at that point or later, which tells a
+   * MIGRATE's DEL from a client's (migration-guard.ts).
+   */
+  private async sampleOwnSlots(control: Redis): Promise<void> {
+    try {
+      this.ownSlots = parseOwnSlots(String(await control.call('CLUSTER', 'NODES')));
+    } catch (err) {
+      throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read CLUSTER NODES of ${this.master.host}:${this.master.port}`, err, true);
+    }
+  }
+
+  private async stream(from: ReplicationCheckpoint | undefined, onStreaming: () => void, beforeDeletions: () => Promise<void>): Promise<void> {
     const context = (): LinkContext => ({ nodeId: this.master.id, replId: this.link?.replid ?? from?.replid ?? '' });
     const snapshot = new SnapshotSink({
       builder: this.o.builder,
@@ -215,7 +356,7 @@ export class LinkRunner {
         onEvent: (ev) => this.onEvent(ev, context()),
         onCheckpoint: (cp) => this.advance(cp),
       },
-      beforeDeletions: () => watcher.fence(),
+      beforeDeletions,
       // REPLCONF ACK reports what is committed to Kafka, not what was read: WAIT on the master then means "in Kafka".
       ackOffset: () => this.o.publisher.committedOffset(this.link?.replid ?? '') ?? 0,
     });
@@ -244,8 +385,17 @@ export class LinkRunner {
 
   private async onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> {
     const link = { ...context, replId: ev.checkpoint.replid };
-    const deletions = this.serverDeletions(ev);
-    if (deletions === undefined) {
+    let commands = ev.commands;
+    // RESTORE-ASKING is only ever sent by MIGRATE: a key moving in from another master of this cluster.
+    if (commands.some((c) => isRestoreAsking(c.argv))) {
+      const kept = commands.filter((c) => !isRestoreAsking(c.argv));
+      this.o.metrics.migratedKeys.inc({ link: this.name, direction: 'in' }, commands.length - kept.length);
+      commands = kept;
+    }
+    const deletions = this.serverDeletions(commands);
+    let rest = deletions?.rest ?? commands;
+    if (this.ownSlots !== undefined && rest.some((c) => isDeletion(c.argv))) rest = await this.withoutMigrationDeletions(rest, this.ownSlots);
+    if (deletions === undefined && rest === ev.commands) {
       await this.publish(this.o.builder.build(itemFromReplicationEvent(ev), link), ev.checkpoint);
       return;
     }
@@ -254,27 +404,52 @@ export class LinkRunner {
     // before the command that met the expired key, and the key expired before
     // the transaction began, so moving it to the front changes nothing.
     const events: ChangeEvent[] = [];
-    for (const d of deletions.found) {
+    for (const d of deletions?.found ?? []) {
       // An evicted marker is this DC's bookkeeping, not data: nothing for the peers.
       if (isReservedKey(d.command.argv[1])) continue;
       const item = { type: 'command' as const, db: d.command.db, argv: d.command.argv, offset: ev.checkpoint.offset };
       for (const e of this.o.builder.build(item, link)) events.push({ ...e, kind: d.kind, origin: this.o.dc });
     }
-    if (deletions.rest.length > 0) {
-      const rest: ReplicationEvent = { ...ev, db: deletions.rest[0].db, commands: deletions.rest };
-      events.push(...this.o.builder.build(itemFromReplicationEvent(rest), link));
+    if (rest.length > 0) {
+      const remaining: ReplicationEvent = { ...ev, db: rest[0].db, commands: rest };
+      events.push(...this.o.builder.build(itemFromReplicationEvent(remaining), link));
     }
     events.forEach((e, i) => (e.seq = i)); // (replId, replOffset, seq) names an event
     await this.publish(events, ev.checkpoint);
   }
 
-  /** The item's DEL/UNLINKs that the master made itself (expiry, eviction), or undefined when there are none. */
-  private serverDeletions(ev: ReplicationEvent): { found: { command: ReplicatedCommand; kind: ServerDeletion }[]; rest: ReplicatedCommand[] } | undefined {
+  /**
+   * The commands without the keys that a MIGRATE's DEL removed from this
+   * master because they moved to another one (migration-guard.ts): a DEL
+   * left with no key is dropped.
+   */
+  private async withoutMigrationDeletions(commands: ReplicatedCommand[], own: OwnSlots): Promise<ReplicatedCommand[]> {
+    const out: ReplicatedCommand[] = [];
+    for (const c of commands) {
+      if (!isDeletion(c.argv) || c.argv.length < 2) {
+        out.push(c);
+        continue;
+      }
+      const keys = c.argv.slice(1);
+      const moved = await this.o.guard.movedKeys(own, keys);
+      const n = moved.filter(Boolean).length;
+      if (n === 0) {
+        out.push(c);
+        continue;
+      }
+      this.o.metrics.migratedKeys.inc({ link: this.name, direction: 'out' }, n);
+      if (n < keys.length) out.push({ ...c, argv: [c.argv[0], ...keys.filter((_, i) => !moved[i])] });
+    }
+    return out;
+  }
+
+  /** The DEL/UNLINKs among `commands` that the master made itself (expiry, eviction), or undefined when there are none. */
+  private serverDeletions(commands: ReplicatedCommand[]): { found: { command: ReplicatedCommand; kind: ServerDeletion }[]; rest: ReplicatedCommand[] } | undefined {
     const watcher = this.watcher;
     if (watcher === undefined || watcher.waiting === 0) return undefined;
     let found: { command: ReplicatedCommand; kind: ServerDeletion }[] | undefined;
     const rest: ReplicatedCommand[] = [];
-    for (const c of ev.commands) {
+    for (const c of commands) {
       const kind = c.argv.length === 2 && isDeletion(c.argv) ? watcher.take(c.db, c.argv[1]) : undefined;
       if (kind === undefined) rest.push(c);
       else (found ??= []).push({ command: c, kind });
@@ -286,6 +461,10 @@ export class LinkRunner {
 
   private async publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> {
     const admitted = events.filter((e) => e.dedupeKey === null || this.o.oncePerCluster.admit(e.dedupeKey, this.name));
+    // Keys that moved here from another master: that master's earlier writes go first.
+    if (admitted.some((e) => this.o.guard.needsOrder(this, e.slot))) {
+      await this.o.guard.orderAfter(this, new Set(admitted.map((e) => e.slot)), this.link?.readAt ?? performance.now());
+    }
     for (let i = 0; i < admitted.length; i++) {
       const last = i === admitted.length - 1;
       await this.o.publisher.append(admitted[i], last && checkpoint ? this.checkpointRecord(checkpoint) : undefined);
@@ -304,6 +483,7 @@ export class LinkRunner {
   private track(cp: Required<ReplicationCheckpoint>): void {
     this.checkpoint = cp;
     this.committedKey = cp.replid;
+    this.setProcessed(cp.offset);
   }
 
   /** The checkpoint after `cp`; its record is built only if it is the one a transaction writes. */

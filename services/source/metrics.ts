@@ -45,6 +45,20 @@ export function sourceMetrics(registry: Registry) {
       labelNames: ['link', 'result'],
       registers,
     }),
+    migratedKeys: new Counter({
+      name: 'tandem_source_migrated_keys_total',
+      help: 'keys a reshard moved between masters of this cluster, not published as changes: in (RESTORE-ASKING read on the importing master), out (the MIGRATE DEL read on the exporting master)',
+      labelNames: ['link', 'direction'],
+      registers,
+    }),
+    orderBarriers: new Counter({
+      name: 'tandem_source_order_barriers_total',
+      help: 'waits of a link for the link of the master a slot came from, per result: reached, ended, timeout (published anyway), unreachable, no-link',
+      labelNames: ['result'],
+      registers,
+    }),
+    links: new Gauge({ name: 'tandem_source_links', help: 'replica links running: one per master of the cluster', registers }),
+    linksEnded: new Counter({ name: 'tandem_source_links_ended_total', help: 'links ended while the source runs, per reason: gone (master removed from the cluster), duplicate', labelNames: ['reason'], registers }),
     anomalies: new Counter({ name: 'tandem_source_anomalies_total', help: 'events published with a warning: cross-slot-transaction, reserved-key-write, unknown-command, keyless-command', labelNames: ['code'], registers }),
   };
 }

@@ -9,18 +9,23 @@ import { CommandTable } from '../commands/command-table';
 import { EventBuilder } from './commands/event-builder';
 import { OncePerClusterFilter } from './commands/once-per-cluster';
 import type { SourceConfig } from './config';
-import { loadCheckpoints } from '../shared/checkpoint';
+import { loadCheckpoints, parseReplIds } from '../shared/checkpoint';
 import { ChangePublisher, RECORD_BATCH_OVERHEAD } from './kafka/publisher';
 import { LinkRunner } from './link-runner';
 import { sourceMetrics, type SourceMetrics } from './metrics';
-import { readTopology } from './topology/cluster-topology';
+import type { Shard } from './topology/cluster-topology';
+import { TopologyTracker, type TopologyView } from './topology/topology-tracker';
+import { MigrationGuard } from './migration/migration-guard';
 
 /** A chunk event's bytes besides its payload slice: key, fields, headers (keys themselves are rarely over a few KiB). */
 const CHUNK_EVENT_OVERHEAD = 64 * 1024;
 
 /**
  * The source connector of one DC: one replica link per master of the local
- * cluster, one transactional publisher into `tandem.<dc>.changes`.
+ * cluster, one transactional publisher into `tandem.<dc>.changes`. The
+ * masters are followed while the source runs (topology-tracker.ts): a master
+ * added to the cluster gets a link within `topologyRefreshMs`, and the link
+ * of a master removed from it ends and retires its checkpoint.
  *
  * Start order matters: the producer connects first, which fences any older
  * source with the same transactional id and aborts its open transaction; only
@@ -30,6 +35,14 @@ export class SourceService {
   private publisher: ChangePublisher | undefined;
   private runners: LinkRunner[] = [];
   private runs: Promise<void>[] = [];
+  private tracker: TopologyTracker | undefined;
+  private guard: MigrationGuard | undefined;
+  private makeRunner: ((shard: Shard) => LinkRunner) | undefined;
+  private fail: (err: Error) => void = () => undefined;
+  private stopping = false;
+  private redisOptions: RedisOptions = {};
+  /** The first links are started; later ones are news for the log. */
+  private linked = false;
   readonly metrics: SourceMetrics;
   private failure: Error | undefined;
 
@@ -123,9 +136,18 @@ export class SourceService {
 
     const seeds = parseSeeds(config.redis.nodes);
     const redisOptions = redisOptionsOf(config.redis);
-    const shards = await readTopology(seeds, redisOptions);
-    if (shards.length === 0) throw new TandemError('REDIS_UNAVAILABLE', `the cluster at ${config.redis.nodes.join(',')} has no master serving slots`);
-    const commands = await readCommandTable(shards[0].master, redisOptions);
+    this.redisOptions = redisOptions;
+    const tracker = new TopologyTracker({
+      seeds,
+      redisOptions,
+      refreshMs: config.source.topologyRefreshMs,
+      log: log.child({ module: 'topology' }),
+    });
+    this.tracker = tracker;
+    const view = await tracker.start();
+    const firstMasters = view.shards.filter((s) => s.slots.length > 0);
+    if (firstMasters.length === 0) throw new TandemError('REDIS_UNAVAILABLE', `the cluster at ${config.redis.nodes.join(',')} has no master serving slots`);
+    const commands = await readCommandTable(firstMasters[0].master, redisOptions);
 
     const builder = new EventBuilder({
       localDc: config.dc,
@@ -137,36 +159,47 @@ export class SourceService {
       },
     });
     const oncePerCluster = new OncePerClusterFilter();
-    this.runners = shards.map(
-      (shard) =>
-        new LinkRunner({
-          dc: config.dc,
-          shard,
-          seeds,
-          redisOptions,
-          username: config.redis.username,
-          password: redisOptions.password,
-          tls: redisOptions.tls,
-          listeningPort: this.listeningPort,
-          partitions,
-          checkpoints,
-          builder,
-          oncePerCluster,
-          publisher: this.publisher!,
-          metrics: m,
-          log: log.child({ module: 'link' }),
-          maxEventPayloadBytes: config.source.maxEventPayloadBytes,
-          maxFailures: config.source.maxLinkFailures,
-        }),
-    );
-    log.info({ links: this.runners.map((r) => r.name) }, `starting ${this.runners.length} replica links`);
-    this.runs = this.runners.map((r) =>
-      r.run().catch((err: unknown) => {
-        this.failure ??= err instanceof Error ? err : new Error(String(err));
-        log.error({ link: r.name, err: errorMessage(err) }, 'replica link stopped for good');
-        throw err;
-      }),
-    );
+    this.guard = new MigrationGuard({
+      tracker,
+      redisOptions,
+      log: log.child({ module: 'migration' }),
+      links: () => this.runners,
+      waitMs: config.source.migrationOrderWaitMs,
+      onBarrier: (result) => m.orderBarriers.inc({ result }),
+    });
+    const guard = this.guard;
+    this.makeRunner = (shard) =>
+      new LinkRunner({
+        dc: config.dc,
+        shard,
+        seeds,
+        redisOptions,
+        username: config.redis.username,
+        password: redisOptions.password,
+        tls: redisOptions.tls,
+        listeningPort: this.listeningPort,
+        partitions,
+        checkpoints,
+        builder,
+        oncePerCluster,
+        publisher: this.publisher!,
+        metrics: m,
+        log: log.child({ module: 'link' }),
+        maxEventPayloadBytes: config.source.maxEventPayloadBytes,
+        maxFailures: config.source.maxLinkFailures,
+        tracker,
+        guard,
+        followedElsewhere: (id, self) => this.runners.some((r) => r !== self && r.follows(id)),
+      });
+    const failed = new Promise<never>((_, reject) => {
+      this.fail = reject;
+    });
+    failed.catch(() => undefined);
+    await this.reconcileNow(view);
+    this.linked = true;
+    log.info({ links: this.runners.map((r) => r.name) }, `started ${this.runners.length} replica links`);
+    // From now on every topology read may add links.
+    tracker.onRefresh = (v) => this.reconcile(v);
     // The builder counts what the policy table keeps out of the topic; export the growth.
     const notPublished = { 'publish-disabled': 0, 'never-replicated': 0 };
     const syncBuilderCounters = () => {
@@ -188,15 +221,89 @@ export class SourceService {
       }, 500);
       t.unref();
     });
-    const done = Promise.race([Promise.all(this.runs).then(() => undefined), publisherWatch]);
+    const stopped = new Promise<void>((resolve) => {
+      this.onStopped = resolve;
+    });
+    const done = Promise.race([stopped, failed, publisherWatch]);
     return { done };
+  }
+
+  private onStopped: () => void = () => undefined;
+
+  /**
+   * One link per master the topology shows (with or without slots), unless a
+   * link already follows a node of its shard, or the master carries on the
+   * replication history of a link's master (its replid or replid2 is that
+   * link's replid): that is a promoted replica, which the link follows itself
+   * with +CONTINUE (Redis 7.0 lists a failed master in a shard of its own, so
+   * shard membership alone does not tell).
+   */
+  private reconcile(view: TopologyView): void {
+    this.reconciling = this.reconciling.then(() => this.reconcileNow(view)).catch((err: unknown) => {
+      this.log.warn({ err: errorMessage(err) }, 'cannot check the cluster\'s masters against the links; trying again at the next topology read');
+    });
+  }
+
+  private reconciling: Promise<void> = Promise.resolve();
+
+  private async reconcileNow(view: TopologyView): Promise<void> {
+    if (this.stopping || this.makeRunner === undefined) return;
+    for (const shard of view.shards) {
+      if (shard.master.health !== 'online') continue;
+      const members = [shard.master, ...shard.replicas];
+      if (this.runners.some((r) => members.some((n) => r.follows(n.id)))) continue;
+      if (this.runners.length > 0 && (await this.continuesALink(shard))) continue;
+      if (this.stopping) return;
+      const runner = this.makeRunner(shard);
+      if (this.linked) this.log.info({ link: runner.name, nodeId: shard.master.id, slots: shard.slots.length }, 'new master in the cluster; starting its replica link');
+      this.startRunner(runner);
+    }
+    this.metrics.links.set(this.runners.length);
+  }
+
+  private async continuesALink(shard: Shard): Promise<boolean> {
+    const replids = new Set(this.runners.map((r) => r.replid).filter((id): id is string => id !== undefined));
+    const r = await connectNode(shard.master.host, shard.master.port, this.redisOptions);
+    try {
+      const ids = parseReplIds(await r.info('replication'));
+      return replids.has(ids.replid) || replids.has(ids.replid2);
+    } finally {
+      r.disconnect();
+    }
+  }
+
+  private startRunner(runner: LinkRunner): void {
+    this.runners.push(runner);
+    const run = runner.run().then(
+      (end) => {
+        this.runners = this.runners.filter((r) => r !== runner);
+        this.metrics.links.set(this.runners.length);
+        if (end === 'stopped') return;
+        this.metrics.linksEnded.inc({ reason: end });
+        // A removed master's history ends here: its checkpoint would only ever match nothing.
+        if (end === 'gone' && runner.checkpointKey !== undefined) this.publisher?.retireCheckpoint(runner.checkpointKey);
+        this.log.warn({ link: runner.name, reason: end, checkpoint: runner.checkpointKey }, end === 'gone' ? 'replica link ended: its master left the cluster; checkpoint retired' : 'replica link ended: another link reads its master');
+        void runner.stop();
+      },
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        this.failure ??= e;
+        this.log.error({ link: runner.name, err: errorMessage(err) }, 'replica link stopped for good');
+        this.fail(e);
+      },
+    );
+    this.runs.push(run);
   }
 
   /** Graceful stop: links stop reading, buffered events are committed, then Kafka closes. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.tracker?.stop();
     await Promise.all(this.runners.map((r) => r.stop()));
     await Promise.allSettled(this.runs);
+    this.guard?.close();
     await this.publisher?.stop();
+    this.onStopped();
   }
 }
 

@@ -37,8 +37,8 @@ export const PASSWORDS = {
 
 /** The ACL rules (after `user <name> on >password`) of the least-privilege users, as docs/security.md gives them. */
 export const SOURCE_ACL = [
-  'resetchannels', '&__keyevent@*__:expired', '&__keyevent@*__:evicted', '-@all',
-  '+psync', '+replconf', '+ping', '+cluster|shards', '+cluster|nodes', '+command', '+info', '+psubscribe', '+config|get',
+  '%R~*', 'resetchannels', '&__keyevent@*__:expired', '&__keyevent@*__:evicted', '-@all',
+  '+psync', '+replconf', '+ping', '+cluster|shards', '+cluster|nodes', '+command', '+info', '+psubscribe', '+config|get', '+asking', '+exists',
 ];
 export const SINK_ACL = [
   '~*', 'resetchannels', '-@all',

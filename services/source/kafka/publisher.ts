@@ -239,6 +239,12 @@ export class ChangePublisher {
     this.schedule();
   }
 
+  /** Tombstones a checkpoint whose link ended for good (its master left the cluster). */
+  retireCheckpoint(key: string): void {
+    this.pending.checkpoint(key, null);
+    this.schedule();
+  }
+
   /**
    * Makes sure a commit is coming: at once (next turn of the event loop, so
    * the events appended in this turn share it) when events wait, after

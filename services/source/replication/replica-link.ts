@@ -94,6 +94,12 @@ export function isDeletion(argv: readonly Buffer[]): boolean {
   return true;
 }
 
+/** True for RESTORE-ASKING (any case): only MIGRATE sends it (cluster.c migrateCommand), so it is a key moving in. */
+export function isRestoreAsking(argv: readonly Buffer[]): boolean {
+  const name = argv[0];
+  return name !== undefined && name.length === 14 && name.toString('latin1').toLowerCase() === 'restore-asking';
+}
+
 export class ReplicaLink extends EventEmitter {
   readonly stats: ReplicaLinkStats = {
     bytesRead: 0,
@@ -116,6 +122,12 @@ export class ReplicaLink extends EventEmitter {
   private stopping = false;
   private acking = false;
   private readonly endpoint: string;
+  /**
+   * performance.now() when the link read what it is handing on now: the
+   * stream chunk, or the start of the RDB for snapshot events. Whatever the
+   * master wrote before that moment is in it, or came before it.
+   */
+  readAt = 0;
 
   constructor(private readonly opts: ReplicaLinkOptions) {
     super();
@@ -253,8 +265,18 @@ export class ReplicaLink extends EventEmitter {
   }
 
   private async receiveRdb(reader: SocketReader, replid: string, offset: number): Promise<RdbTransferResult> {
+    const sink = this.opts.rdbSink;
+    // Bytes of the RDB arriving now show a dataset forked before now (readAt).
+    const timed: RdbSink = {
+      begin: (info) => sink.begin(info),
+      write: (chunk) => {
+        this.readAt = performance.now();
+        return sink.write(chunk);
+      },
+      end: () => sink.end(),
+    };
     try {
-      return await receiveRdb(reader, this.opts.rdbSink, { replid, offset }, this.endpoint);
+      return await receiveRdb(reader, timed, { replid, offset }, this.endpoint);
     } catch (err) {
       this.opts.rdbSink.abort?.(err instanceof Error ? err : new Error(String(err)));
       // The reader only throws TandemErrors, so a plain error came from the sink.
@@ -278,6 +300,7 @@ export class ReplicaLink extends EventEmitter {
         lastYield = Date.now();
       }
       const chunk = await reader.next();
+      this.readAt = performance.now();
       const commands = parser.feed(chunk);
       this.stats.commands += commands.length;
       const fence = this.opts.beforeDeletions;

@@ -43,7 +43,7 @@ function kv(list: Reply[]): Map<string, Reply> {
  * A node can list a plaintext `port` and a `tls-port`; a TLS client must use
  * the latter (with `port 0`, Redis lists only `tls-port`).
  */
-export function parseClusterShards(reply: Reply[], opts: { tls?: boolean } = {}): Shard[] {
+export function parseClusterShards(reply: Reply[], opts: { tls?: boolean; withoutSlots?: boolean } = {}): Shard[] {
   const shards: Shard[] = [];
   for (const raw of reply) {
     const shard = kv(raw as Reply[]);
@@ -64,7 +64,8 @@ export function parseClusterShards(reply: Reply[], opts: { tls?: boolean } = {})
     });
     const master = nodes.find((n) => n.role === 'master' && n.health !== 'fail');
     // A shard with no slots and no live master (e.g. a failed master's leftovers) carries no data.
-    if (master && slots.length > 0) shards.push({ master, replicas: nodes.filter((n) => n !== master), slots });
+    // `withoutSlots` keeps masters that own no slot yet (just added) or any more (drained).
+    if (master && (slots.length > 0 || opts.withoutSlots)) shards.push({ master, replicas: nodes.filter((n) => n !== master), slots });
   }
   return shards;
 }
@@ -75,7 +76,7 @@ export function parseClusterShards(reply: Reply[], opts: { tls?: boolean } = {})
  * flags include myself, master, slave, fail, fail?, handshake, noaddr; a slot is
  * `n`, `a-b`, or an importing/migrating `[n->-id]` entry, which we skip.
  */
-export function parseClusterNodes(text: string): Shard[] {
+export function parseClusterNodes(text: string, opts: { withoutSlots?: boolean } = {}): Shard[] {
   const rows = text.trim().split('\n').filter(Boolean).map((line) => {
     const parts = line.trim().split(' ');
     const [hostPort] = parts[1].split('@');
@@ -97,22 +98,70 @@ export function parseClusterNodes(text: string): Shard[] {
     };
   });
   return rows
-    .filter((r) => r.node.role === 'master' && r.node.health !== 'fail' && r.slots.length > 0)
+    .filter((r) => r.node.role === 'master' && r.node.health !== 'fail' && (r.slots.length > 0 || opts.withoutSlots))
     .map((r) => ({ master: r.node, replicas: rows.filter((x) => x.masterId === r.node.id).map((x) => x.node), slots: r.slots }));
 }
 
+/**
+ * What one master says of its own slots in CLUSTER NODES: the slots it owns,
+ * and those it is migrating to another node (`[slot->-<node id>]`). Only a
+ * master's own line shows its migrations (cluster.c clusterGenNodeDescription).
+ */
+export interface OwnSlots {
+  myId: string;
+  owned: Uint8Array;
+  /** slot -> id of the importing node */
+  migrating: Map<number, string>;
+  /** Every node's id -> ip:port as CLUSTER NODES gives it (the plaintext or, with tls-cluster, the TLS port). */
+  addresses: Map<string, { host: string; port: number }>;
+  /** slot -> id of the node that serves it, in this master's view. */
+  owners: Map<number, string>;
+}
+
+export function parseOwnSlots(text: string): OwnSlots {
+  const owned = new Uint8Array(16384);
+  const migrating = new Map<number, string>();
+  const addresses = new Map<string, { host: string; port: number }>();
+  const owners = new Map<number, string>();
+  let myId = '';
+  for (const line of text.split('\n')) {
+    const parts = line.trim().split(' ');
+    if (parts.length < 8) continue;
+    const [id, addr, flags] = parts;
+    const [hostPort] = addr.split('@');
+    const sep = hostPort.lastIndexOf(':');
+    addresses.set(id, { host: hostPort.slice(0, sep), port: Number(hostPort.slice(sep + 1)) });
+    const mine = flags.split(',').includes('myself');
+    if (mine) myId = id;
+    for (const s of parts.slice(8)) {
+      if (s.startsWith('[')) {
+        // [slot->-id] migrating, [slot-<-id] importing
+        const m = /^\[(\d+)->-([0-9a-f]+)\]$/.exec(s);
+        if (m && mine) migrating.set(Number(m[1]), m[2]);
+        continue;
+      }
+      const [a, b] = s.split('-').map(Number);
+      for (let x = a; x <= (b ?? a); x++) {
+        owners.set(x, id);
+        if (mine) owned[x] = 1;
+      }
+    }
+  }
+  return { myId, owned, migrating, addresses, owners };
+}
+
 /** Reads the topology from the first seed that answers. */
-export async function readTopology(seeds: { host: string; port: number }[], options: RedisOptions = {}): Promise<Shard[]> {
+export async function readTopology(seeds: { host: string; port: number }[], options: RedisOptions = {}, opts: { withoutSlots?: boolean } = {}): Promise<Shard[]> {
   const errors: string[] = [];
   for (const seed of seeds) {
     let r: Redis | undefined;
     try {
       r = await connectNode(seed.host, seed.port, options);
       try {
-        return parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[], { tls: options.tls !== undefined });
+        return parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[], { tls: options.tls !== undefined, withoutSlots: opts.withoutSlots });
       } catch (err) {
         if (!/unknown subcommand|unknown command/i.test(errorMessage(err))) throw err;
-        return parseClusterNodes(String(await r.call('CLUSTER', 'NODES')));
+        return parseClusterNodes(String(await r.call('CLUSTER', 'NODES')), opts);
       }
     } catch (err) {
       // Wrong credentials are the same on every seed: say so at once.
