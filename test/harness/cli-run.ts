@@ -24,7 +24,8 @@ export function runCli(args: string[], opts: { timeoutMs?: number; env?: Record<
       reject(new Error(`tandem ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 120_000} ms\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`));
     }, opts.timeoutMs ?? 120_000);
     proc.once('error', reject);
-    proc.once('exit', (code) => {
+    // 'close', not 'exit': at 'exit' the child's stdout may still hold unread data (a large --json report came back cut).
+    proc.once('close', (code) => {
       clearTimeout(timer);
       resolve({ status: code, stdout, stderr });
     });
