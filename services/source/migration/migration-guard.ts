@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/logger';
 import { connectNode } from '../../shared/redis-connect';
 import { keySlot } from '../../shared/slot';
 import type { OwnSlots } from '../topology/cluster-topology';
-import type { TopologyTracker } from '../topology/topology-tracker';
+import type { Handoff, TopologyTracker } from '../topology/topology-tracker';
 
 /**
  * Keeps migration traffic from changing peers, and keeps a key's history in
@@ -58,60 +58,82 @@ export interface MigrationGuardOptions {
 }
 
 export class MigrationGuard {
-  /** Per node id: performance.now() before which everything its link read is published. */
+  /** Per node id: performance.now() before which everything its master wrote is published by its link. */
   private readonly covered = new Map<string, number>();
   private readonly conns = new Map<string, Promise<Redis>>();
 
   constructor(private readonly o: MigrationGuardOptions) {}
 
-  /** True when an event of `me` in `slot` must wait for another master's link (fast: called per event). */
+  /**
+   * True when an event of `me` in `slot` must wait for another master's link
+   * (fast: called per event). The old owner of a slot never waits: its
+   * events there are all from before the move.
+   */
   needsOrder(me: GuardedLink, slot: number): boolean {
     if (slot < 0) return false;
-    const owner = this.o.tracker.ownerOf(slot);
-    if (owner !== '' && !me.follows(owner)) return true;
     const h = this.o.tracker.handoffs.size > 0 ? this.o.tracker.handoffs.get(slot) : undefined;
-    return h !== undefined && !me.follows(h.from);
+    if (h !== undefined) return !me.follows(h.from);
+    const owner = this.o.tracker.ownerOf(slot);
+    return owner !== '' && !me.follows(owner);
   }
 
   /**
-   * Waits until the masters that owned `slots` before `me` have had everything
-   * they wrote before `readAt` (performance.now() when `me` read the events)
-   * published by their links.
+   * Waits until the masters that `slots` came from have had everything they
+   * wrote before `readAt` (performance.now() when `me` read the events)
+   * published by their links:
+   * - a slot `me` imports (another master still owns it): that master's
+   *   offset, read now, bounds what it wrote before our events;
+   * - a slot handed over (the tracker saw its owner change): the old owner's
+   *   offset read after the change bounds everything it wrote in the slot;
+   *   once its link is past it, the hand-off is retired.
    */
   async orderAfter(me: GuardedLink, slots: Iterable<number>, readAt: number): Promise<void> {
-    const from = new Set<string>();
+    const owners = new Set<string>();
+    const handoffs = new Map<number, Handoff>();
     for (const slot of slots) {
-      if (slot < 0) continue;
-      const owner = this.o.tracker.ownerOf(slot);
-      if (owner !== '' && !me.follows(owner)) from.add(owner);
+      if (!this.needsOrder(me, slot)) continue;
       const h = this.o.tracker.handoffs.get(slot);
-      if (h !== undefined && !me.follows(h.from)) from.add(h.from);
+      if (h !== undefined) handoffs.set(slot, h);
+      else owners.add(this.o.tracker.ownerOf(slot));
     }
-    for (const id of from) {
+    for (const id of owners) {
       if ((this.covered.get(id) ?? -1) >= readAt) continue;
       const sentAt = performance.now();
-      await this.barrier(me, id);
+      const other = this.linkOf(id, me);
+      if (other === undefined) continue;
+      const offset = await this.offsetOf(me, other);
+      if (offset !== undefined) await this.wait(me, other, offset);
       this.covered.set(id, Math.max(this.covered.get(id) ?? -1, sentAt));
-      for (const [slot, h] of this.o.tracker.handoffs) if (h.from === id && h.seenAt < sentAt) this.o.tracker.handoffs.delete(slot);
+    }
+    for (const [slot, h] of handoffs) {
+      const other = this.linkOf(h.from, me);
+      if (other !== undefined) {
+        h.fromOffset ??= await this.offsetOf(me, other);
+        if (h.fromOffset !== undefined) await this.wait(me, other, h.fromOffset);
+      }
+      if (this.o.tracker.handoffs.get(slot) === h) this.o.tracker.handoffs.delete(slot);
     }
   }
 
-  private async barrier(me: GuardedLink, id: string): Promise<void> {
+  /** The link that reads master `id`, unless it is `me` or there is none (then nothing of it waits to be published). */
+  private linkOf(id: string, me: GuardedLink): GuardedLink | undefined {
     const other = [...this.o.links()].find((l) => l.follows(id));
-    if (other === undefined || other === me) {
-      // No link reads that master (yet): nothing of it is waiting to be published.
-      this.o.onBarrier?.('no-link');
-      return;
-    }
-    let offset: number;
+    if (other === undefined) this.o.onBarrier?.('no-link');
+    return other === me ? undefined : other;
+  }
+
+  private async offsetOf(me: GuardedLink, other: GuardedLink): Promise<number | undefined> {
     try {
-      offset = await this.masterOffset(other.master);
+      return await this.masterOffset(other.master);
     } catch (err) {
       // Its master is down: its link publishes nothing more until it is back (or its replica takes over).
       this.o.onBarrier?.('unreachable');
       this.o.log.warn({ link: me.name, waitingFor: other.name, err: errorMessage(err) }, 'cannot read the offset of the master a slot came from; publishing without waiting for its link');
-      return;
+      return undefined;
     }
+  }
+
+  private async wait(me: GuardedLink, other: GuardedLink, offset: number): Promise<void> {
     const result = await other.whenProcessed(offset, this.o.waitMs);
     this.o.onBarrier?.(result);
     if (result === 'timeout') {

@@ -33,6 +33,11 @@ export interface Handoff {
   to: string;
   /** performance.now() of the read that saw the slot's new owner */
   seenAt: number;
+  /**
+   * The old owner's master_repl_offset, read after `seenAt`: everything it
+   * wrote in the slot is before it. Filled by the first link that waits on it.
+   */
+  fromOffset?: number;
 }
 
 export interface TopologyTrackerOptions {
