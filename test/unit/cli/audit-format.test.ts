@@ -80,6 +80,23 @@ describe('audit: which events touched the key', () => {
     expect(big?.decoded).toEqual({ type: 'string', value: 'hello' });
   });
 
+  test('big-key chunks of a transfer that broke inside the key are never joined to the retry\'s; they are counted', () => {
+    const c = new AuditCollector(b(KEY), keySlot(KEY), builtinKeys, 64);
+    const payload = stringPayload('hello');
+    const chunk = (transfer: string, i: number, bytes: Buffer) => event({ kind: 'snapshot', flags: ['payload-chunk', `rdb-transfer:${transfer}`, `chunk:${i}`], commands: [[b(KEY), bytes]] });
+    let offset = 0;
+    const add = (e: ChangeEvent) => c.add(0, message(e, ++offset));
+    expect(add(chunk('aaaa', 0, payload.subarray(0, 5)))).toEqual([]);
+    expect(add(chunk('aaaa', 1, payload.subarray(5, 9)))).toEqual([]); // then the source died
+    expect(add(chunk('bbbb', 0, payload.subarray(0, 5)))).toEqual([]);
+    expect(add(chunk('bbbb', 1, payload.subarray(5)))).toEqual([]);
+    const [big] = add(event({ kind: 'snapshot', flags: ['payload-last', 'rdb-transfer:bbbb', 'chunk:2'], commands: [[b('RESTORE'), b(KEY), b('0'), Buffer.alloc(0), b('REPLACE')]] }));
+    expect(big?.chunks).toBe(2);
+    expect(big?.decoded).toEqual({ type: 'string', value: 'hello' });
+    expect(c.stats.abandonedSequences).toBe(1);
+    expect(c.stats.lastAbandoned).toBe('2 chunks at 0/1..2 of transfer aaaa (superseded)');
+  });
+
   test('a v2 record of several events: each event that touched the key, with its index in the record', () => {
     const c = new AuditCollector(b(KEY), keySlot(KEY), builtinKeys, 64);
     const events = [
