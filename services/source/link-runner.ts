@@ -80,6 +80,7 @@ export class LinkRunner implements GuardedLink {
   private processedWaiters: { offset: number; resolve: (r: 'reached' | 'ended') => void }[] = [];
   private ended = false;
   private missingReads = 0;
+  private endReason: 'gone' | undefined;
   /** What the master said of its own slots after the link read its last chunk with a deletion. */
   private ownSlots: OwnSlots | undefined;
   private checkpoint: Required<ReplicationCheckpoint> | undefined;
@@ -121,6 +122,31 @@ export class LinkRunner implements GuardedLink {
   /** The replid the link reads (or last read) under. */
   get replid(): string | undefined {
     return this.link?.replid ?? this.checkpoint?.replid ?? undefined;
+  }
+
+  /**
+   * Called with every topology read. A master del-node removed may live on,
+   * reset and alone; after GONE_AFTER_READS reads without any master this
+   * link followed, the link ends ('gone').
+   */
+  noteTopology(view: TopologyView): void {
+    const present = [...this.followed].some((id) => view.nodes.has(id));
+    if (present) {
+      this.missingReads = 0;
+      // Its master turned replica (failover, CLUSTER REPLICATE): a replica streams its master's writes
+      // too, which another link may already publish. Reconnect: startingPoint refuses a replica, and
+      // retarget follows the shard's master (or ends this link as a duplicate).
+      if (view.nodes.get(this.master.id)?.role === 'replica' && this.streaming) {
+        this.o.log.warn({ link: this.name, master: this.master }, 'the link\'s master is a replica now; reconnecting to its shard\'s master');
+        void this.link?.stop();
+      }
+      return;
+    }
+    this.missingReads++;
+    if (this.missingReads < GONE_AFTER_READS || this.stopping) return;
+    this.o.log.warn({ link: this.name, master: this.master, reads: this.missingReads }, 'the link\'s master is gone from the cluster and no replica took over; ending the link');
+    this.endReason = 'gone';
+    void this.stop();
   }
 
   follows(nodeId: string): boolean {
@@ -183,9 +209,9 @@ export class LinkRunner implements GuardedLink {
         await this.attempt(() => {
           failures = 0;
         });
-        if (this.stopping) return 'stopped';
+        if (this.stopping) return this.endReason ?? 'stopped';
       } catch (err) {
-        if (this.stopping) return 'stopped';
+        if (this.stopping) return this.endReason ?? 'stopped';
         if (!isRetriable(err)) throw err;
         failures++;
         this.o.metrics.linkFailures.inc({ link: this.name });
@@ -199,7 +225,7 @@ export class LinkRunner implements GuardedLink {
         if (next !== 'follow') return next;
       }
     }
-    return 'stopped';
+    return this.endReason ?? 'stopped';
   }
 
   async stop(): Promise<void> {
@@ -218,21 +244,23 @@ export class LinkRunner implements GuardedLink {
    * GONE_AFTER_READS reads in a row.
    */
   private async retarget(): Promise<'follow' | 'gone' | 'duplicate'> {
-    let view: TopologyView;
-    try {
-      view = await this.o.tracker.refresh();
-    } catch (err) {
-      this.o.log.warn({ link: this.name, err: errorMessage(err) }, 'cannot re-read the topology; retrying the last known master');
-      return 'follow';
+    let shard: Shard | undefined;
+    // A master missing from the cluster is not reconnected to (del-node leaves it running, reset and
+    // alone); each read here is also counted by notePresence, which ends the link once it stays gone.
+    for (let read = 0; shard === undefined && read <= GONE_AFTER_READS; read++) {
+      if (read > 0) await new Promise((r) => setTimeout(r, 1000));
+      if (this.stopping) return this.endReason ?? 'follow';
+      let view: TopologyView;
+      try {
+        view = await this.o.tracker.refresh();
+      } catch (err) {
+        this.o.log.warn({ link: this.name, err: errorMessage(err) }, 'cannot re-read the topology; retrying the last known master');
+        return 'follow';
+      }
+      shard = view.shards.find((s) => [s.master, ...s.replicas].some((n) => this.followed.has(n.id))) ?? (await this.heirOf(view.shards));
     }
-    const shard = view.shards.find((s) => [s.master, ...s.replicas].some((n) => this.followed.has(n.id))) ?? (await this.heirOf(view.shards));
-    if (shard === undefined) {
-      this.missingReads++;
-      if (this.missingReads < GONE_AFTER_READS) return 'follow';
-      this.o.log.warn({ link: this.name, master: this.master, reads: this.missingReads }, 'the link\'s master is gone from the cluster and no replica took over; ending the link');
-      return 'gone';
-    }
-    this.missingReads = 0;
+    if (this.endReason !== undefined) return this.endReason;
+    if (shard === undefined) return 'follow';
     const next = shard.master;
     if (next.id !== this.master.id) {
       if (this.o.followedElsewhere(next.id, this)) {
@@ -268,11 +296,16 @@ export class LinkRunner implements GuardedLink {
 
   /** The position to PSYNC from: our own, else a committed checkpoint this master can continue. */
   private async startingPoint(): Promise<Required<ReplicationCheckpoint> | undefined> {
-    if (this.checkpoint) return this.checkpoint;
     let r: Redis | undefined;
     try {
       r = await connectNode(this.master.host, this.master.port, this.o.redisOptions);
-      const ids = parseReplIds(await r.info('replication'));
+      const info = await r.info('replication');
+      // A replica would stream its master's writes: the link of that master publishes them.
+      if (!/^role:master\s*$/m.test(info)) {
+        throw new TandemError('REDIS_UNAVAILABLE', `${this.master.host}:${this.master.port} is not a master (any more); following its shard's master`, { retriable: true });
+      }
+      if (this.checkpoint) return this.checkpoint;
+      const ids = parseReplIds(info);
       const match = matchCheckpoint(ids, this.o.checkpoints);
       if (!match) return undefined;
       if (match.partitions !== this.o.partitions) {

@@ -17,6 +17,9 @@ import type { Shard } from './topology/cluster-topology';
 import { TopologyTracker, type TopologyView } from './topology/topology-tracker';
 import { MigrationGuard } from './migration/migration-guard';
 
+/** Topology reads in a row that a master without slots must show up in before it gets a link. */
+const SLOTLESS_READS = 3;
+
 /** A chunk event's bytes besides its payload slice: key, fields, headers (keys themselves are rarely over a few KiB). */
 const CHUNK_EVENT_OVERHEAD = 64 * 1024;
 
@@ -245,19 +248,31 @@ export class SourceService {
   }
 
   private reconciling: Promise<void> = Promise.resolve();
+  /** Slotless masters without a link, and in how many reads in a row they were seen so. */
+  private slotlessSeen = new Map<string, number>();
 
   private async reconcileNow(view: TopologyView): Promise<void> {
     if (this.stopping || this.makeRunner === undefined) return;
+    for (const r of this.runners) r.noteTopology(view);
+    const slotless = new Map<string, number>();
     for (const shard of view.shards) {
       if (shard.master.health !== 'online') continue;
       const members = [shard.master, ...shard.replicas];
       if (this.runners.some((r) => members.some((n) => r.follows(n.id)))) continue;
+      // A node joining as a replica (add-node --cluster-slave, a new cluster) shows as a master
+      // without slots for a moment: link a slotless master only once it stays one.
+      if (shard.slots.length === 0) {
+        const seen = (this.slotlessSeen.get(shard.master.id) ?? 0) + 1;
+        slotless.set(shard.master.id, seen);
+        if (seen < SLOTLESS_READS) continue;
+      }
       if (this.runners.length > 0 && (await this.continuesALink(shard))) continue;
       if (this.stopping) return;
       const runner = this.makeRunner(shard);
       if (this.linked) this.log.info({ link: runner.name, nodeId: shard.master.id, slots: shard.slots.length }, 'new master in the cluster; starting its replica link');
       this.startRunner(runner);
     }
+    this.slotlessSeen = slotless;
     this.metrics.links.set(this.runners.length);
   }
 

@@ -157,12 +157,16 @@ export async function readTopology(seeds: { host: string; port: number }[], opti
     let r: Redis | undefined;
     try {
       r = await connectNode(seed.host, seed.port, options);
+      let shards: Shard[];
       try {
-        return parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[], { tls: options.tls !== undefined, withoutSlots: opts.withoutSlots });
+        shards = parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[], { tls: options.tls !== undefined, withoutSlots: opts.withoutSlots });
       } catch (err) {
         if (!/unknown subcommand|unknown command/i.test(errorMessage(err))) throw err;
-        return parseClusterNodes(String(await r.call('CLUSTER', 'NODES')), opts);
+        shards = parseClusterNodes(String(await r.call('CLUSTER', 'NODES')), opts);
       }
+      // A node removed from the cluster (del-node resets it) knows only itself and serves no slot: ask another.
+      if (shards.some((s) => s.slots.length > 0)) return shards;
+      errors.push(`${seed.host}:${seed.port}: serves no slot and knows no node that does (removed from the cluster?)`);
     } catch (err) {
       // Wrong credentials are the same on every seed: say so at once.
       if (err instanceof TandemError && err.code === 'REPL_AUTH') throw err;
