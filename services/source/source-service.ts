@@ -17,9 +17,6 @@ import type { Shard } from './topology/cluster-topology';
 import { TopologyTracker, type TopologyView } from './topology/topology-tracker';
 import { MigrationGuard } from './migration/migration-guard';
 
-/** Topology reads in a row that a master without slots must show up in before it gets a link. */
-const SLOTLESS_READS = 3;
-
 /** A chunk event's bytes besides its payload slice: key, fields, headers (keys themselves are rarely over a few KiB). */
 const CHUNK_EVENT_OVERHEAD = 64 * 1024;
 
@@ -234,8 +231,15 @@ export class SourceService {
   private onStopped: () => void = () => undefined;
 
   /**
-   * One link per master the topology shows (with or without slots), unless a
-   * link already follows a node of its shard, or the master carries on the
+   * One link per master the topology shows, with or without slots: a master
+   * just added gets its link before slots move to it, so the keys it imports
+   * arrive as RESTORE-ASKING (migration traffic) and not in its RDB, whose
+   * snapshot events could overwrite newer writes in the peers. A node that
+   * joins as a replica shows as a slotless master for a moment; when it
+   * becomes a replica it drops our link (a full sync from its master
+   * disconnects sub-replicas), and the link, which refuses to read a
+   * replica, ends as a duplicate. No link is started, either, when a link
+   * already follows a node of its shard, or when the master carries on the
    * replication history of a link's master (its replid or replid2 is that
    * link's replid): that is a promoted replica, which the link follows itself
    * with +CONTINUE (Redis 7.0 lists a failed master in a shard of its own, so
@@ -248,31 +252,20 @@ export class SourceService {
   }
 
   private reconciling: Promise<void> = Promise.resolve();
-  /** Slotless masters without a link, and in how many reads in a row they were seen so. */
-  private slotlessSeen = new Map<string, number>();
 
   private async reconcileNow(view: TopologyView): Promise<void> {
     if (this.stopping || this.makeRunner === undefined) return;
     for (const r of this.runners) r.noteTopology(view);
-    const slotless = new Map<string, number>();
     for (const shard of view.shards) {
       if (shard.master.health !== 'online') continue;
       const members = [shard.master, ...shard.replicas];
       if (this.runners.some((r) => members.some((n) => r.follows(n.id)))) continue;
-      // A node joining as a replica (add-node --cluster-slave, a new cluster) shows as a master
-      // without slots for a moment: link a slotless master only once it stays one.
-      if (shard.slots.length === 0) {
-        const seen = (this.slotlessSeen.get(shard.master.id) ?? 0) + 1;
-        slotless.set(shard.master.id, seen);
-        if (seen < SLOTLESS_READS) continue;
-      }
       if (this.runners.length > 0 && (await this.continuesALink(shard))) continue;
       if (this.stopping) return;
       const runner = this.makeRunner(shard);
       if (this.linked) this.log.info({ link: runner.name, nodeId: shard.master.id, slots: shard.slots.length }, 'new master in the cluster; starting its replica link');
       this.startRunner(runner);
     }
-    this.slotlessSeen = slotless;
     this.metrics.links.set(this.runners.length);
   }
 
@@ -295,9 +288,11 @@ export class SourceService {
         this.metrics.links.set(this.runners.length);
         if (end === 'stopped') return;
         this.metrics.linksEnded.inc({ reason: end });
-        // A removed master's history ends here: its checkpoint would only ever match nothing.
-        if (end === 'gone' && runner.checkpointKey !== undefined) this.publisher?.retireCheckpoint(runner.checkpointKey);
-        this.log.warn({ link: runner.name, reason: end, checkpoint: runner.checkpointKey }, end === 'gone' ? 'replica link ended: its master left the cluster; checkpoint retired' : 'replica link ended: another link reads its master');
+        // The history it read ends here (a removed master, or a node that joined as a master and turned
+        // replica): its checkpoint would only ever match nothing, unless another link writes the same key.
+        const key = runner.checkpointKey;
+        if (key !== undefined && !this.runners.some((r) => r.checkpointKey === key)) this.publisher?.retireCheckpoint(key);
+        this.log.warn({ link: runner.name, reason: end, checkpoint: runner.checkpointKey }, end === 'gone' ? 'replica link ended: its master left the cluster; checkpoint retired' : 'replica link ended: another link reads its master (its own checkpoint retired)');
         void runner.stop();
       },
       (err: unknown) => {
