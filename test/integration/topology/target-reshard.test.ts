@@ -17,8 +17,9 @@ import { createDcTopics, sleep, startSource, type SourceProcess } from '../../ha
  * `tandem verify` finds A's keys identical in B, every counter in B holds
  * exactly the INCRs acknowledged in A, and the sink's DLQ is empty.
  *
- * Only source(A) -> sink(B) runs: the source side of a reshard is item 1-2
- * of the issue (test/integration/topology/source-*.test.ts).
+ * Both directions run (a source and a sink per DC), so B's reshard is also
+ * the source side for source(B) (its RESTORE-ASKING and MIGRATE DELs must not
+ * reach A): B's own keys end identical in A too, with exact counters.
  */
 const run = Date.now().toString(36);
 const A = `tra-${run}`;
@@ -52,6 +53,10 @@ describe('issue 11: reshard of the target cluster while the sink applies', () =>
     procs.push(source);
     const sink = await startSink({ dc: B, cluster: s.b.seeds, peers: [A] });
     procs.push(sink);
+    const sourceB = await startSource({ dc: B, cluster: s.b.seeds });
+    procs.push(sourceB);
+    const sinkA = await startSink({ dc: A, cluster: s.a.seeds, peers: [B] });
+    procs.push(sinkA);
     ca = s.a.client();
     cb = s.b.client();
     const prefixA = `tr-${run}-a`;
@@ -105,6 +110,9 @@ describe('issue 11: reshard of the target cluster while the sink applies', () =>
     const wrongInB = counterDiffs(resA, inB);
     if (wrongInB.length > 0) throw new Error(`${wrongInB.length} counters in B differ from the INCRs issued in A:\n${wrongInB.slice(0, 20).join('\n')}\n${logs()}`);
     expect(counterDiffs(resA, await waitCounters(ca, resA, 10_000))).toEqual([]);
+    // The other direction: B's writes, made while B was resharded, reach A once each.
+    expect(counterDiffs(resB, await waitCounters(ca, resB, 120_000, procs))).toEqual([]);
+    expect(counterDiffs(resB, await waitCounters(cb, resB, 10_000))).toEqual([]);
     for (const p of procs) expect(p.proc.exitCode).toBeNull();
 
     // Marker keys moved with their slots: the new owner of the moved slots holds A's markers.
@@ -129,7 +137,16 @@ describe('issue 11: reshard of the target cluster while the sink applies', () =>
     expect(report.scanned.a).toBe(report.scanned.b);
 
     // Nothing went to the DLQ.
+    const reportB = await verifyClusters(await s.a.liveUrl(), await s.b.liveUrl(), `${prefixB}:*`);
+    if (!reportB.ok) throw new Error(`tandem verify found ${reportB.diffs.length} differences in B's keys: ${JSON.stringify(reportB.diffs.slice(0, 10))}\n${logs()}`);
+    // Source B saw the reshard as migration traffic, in and out alike.
+    const movedIn = await metricSum(sourceB, 'tandem_source_migrated_keys_total', { direction: 'in' });
+    expect(movedIn).toBeGreaterThan(0);
+    expect(await metricSum(sourceB, 'tandem_source_migrated_keys_total', { direction: 'out' })).toBe(movedIn);
+
     expect(await metricSum(sink, 'tandem_sink_dlq_total')).toBe(0);
     expect(await dlqRecords(B)).toEqual([]);
+    expect(await metricSum(sinkA, 'tandem_sink_dlq_total')).toBe(0);
+    expect(await dlqRecords(A)).toEqual([]);
   }, 600_000);
 });
