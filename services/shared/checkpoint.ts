@@ -50,14 +50,38 @@ export function decodeCheckpoint(value: Buffer): CheckpointRecord {
   return { db: 0, nodeId: '', address: '', dc: '', updatedAt: 0, ...c } as CheckpointRecord;
 }
 
-/** The latest committed checkpoint per key (a null value is a tombstone). */
+/**
+ * Key prefix of the transaction sequence record: every source transaction
+ * writes `__tx:<transactional id>` = `{"txSeq": n}` next to its checkpoints,
+ * so that after a commit whose outcome is unknown (the reply was lost) the
+ * source reads back whether transaction n committed, instead of sending its
+ * events a second time (publisher.ts).
+ */
+export const TX_SEQUENCE_KEY_PREFIX = '__tx:';
+
+export function txSequenceKey(transactionalId: string): string {
+  return `${TX_SEQUENCE_KEY_PREFIX}${transactionalId}`;
+}
+
+/** The latest committed checkpoint per link key (a null value is a tombstone); transaction sequence records are left out. */
 export async function loadCheckpoints(kafka: Kafka, dc: string, timeoutMs = 30_000): Promise<Map<string, CheckpointRecord>> {
+  return (await loadCheckpointTopic(kafka, dc, timeoutMs)).checkpoints;
+}
+
+/** The checkpoints topic read to its end (read_committed): link checkpoints, and the last transaction sequence per transactional id. */
+export async function loadCheckpointTopic(kafka: Kafka, dc: string, timeoutMs = 30_000): Promise<{ checkpoints: Map<string, CheckpointRecord>; txSeqs: Map<string, number> }> {
   const topic = topicsOf(dc).checkpoints;
   const latest = new Map<string, CheckpointRecord>();
+  const txSeqs = new Map<string, number>();
   try {
     await readTopicToEnd(kafka, { topic, timeoutMs, groupPrefix: `tandem-checkpoint-reader-${dc}` }, (m) => {
       const key = m.key?.toString('utf8');
       if (key === undefined) return;
+      if (key.startsWith(TX_SEQUENCE_KEY_PREFIX)) {
+        const seq = m.value === null ? 0 : Number((JSON.parse(m.value.toString('utf8')) as { txSeq?: unknown }).txSeq);
+        txSeqs.set(key.slice(TX_SEQUENCE_KEY_PREFIX.length), Number.isFinite(seq) ? seq : 0);
+        return;
+      }
       if (m.value === null) latest.delete(key);
       else latest.set(key, decodeCheckpoint(m.value));
     });
@@ -67,7 +91,7 @@ export async function loadCheckpoints(kafka: Kafka, dc: string, timeoutMs = 30_0
     }
     throw err;
   }
-  return latest;
+  return { checkpoints: latest, txSeqs };
 }
 
 /** What INFO replication says about a master's replication ids (PSYNC2). */

@@ -30,6 +30,12 @@ export function sourceMetrics(registry: Registry) {
     recordsPublished: new Counter({ name: 'tandem_source_records_published_total', help: 'Kafka records committed to the changes topic (each a run of events of one partition)', registers }),
     commits: new Counter({ name: 'tandem_source_kafka_commits_total', help: 'Kafka transactions committed', registers }),
     commitFailures: new Counter({ name: 'tandem_source_kafka_commit_failures_total', help: 'Kafka transactions that failed and were retried', registers }),
+    uncertainCommits: new Counter({
+      name: 'tandem_source_uncertain_commits_total',
+      help: 'Kafka commits that failed in EndTxn (outcome unknown), per outcome read back: committed (not sent again), aborted (sent again)',
+      labelNames: ['outcome'],
+      registers,
+    }),
     commitSeconds: new Histogram({
       name: 'tandem_source_kafka_commit_seconds',
       help: 'time to send and commit one Kafka transaction',

@@ -9,7 +9,7 @@ import { CommandTable } from '../commands/command-table';
 import { EventBuilder } from './commands/event-builder';
 import { OncePerClusterFilter } from './commands/once-per-cluster';
 import type { SourceConfig } from './config';
-import { loadCheckpoints, parseReplIds } from '../shared/checkpoint';
+import { loadCheckpointTopic, parseReplIds } from '../shared/checkpoint';
 import { ChangePublisher, RECORD_BATCH_OVERHEAD } from './kafka/publisher';
 import { LinkRunner } from './link-runner';
 import { sourceMetrics, type SourceMetrics } from './metrics';
@@ -120,9 +120,10 @@ export class SourceService {
         m.bufferedBytes.set(this.publisher?.bufferedBytes ?? 0);
       },
       onCommitError: () => m.commitFailures.inc(),
+      onUncertainCommit: (outcome) => m.uncertainCommits.inc({ outcome }),
     });
     await this.publisher.start();
-    const checkpoints = await loadCheckpoints(kafka, config.dc);
+    const { checkpoints, txSeqs } = await loadCheckpointTopic(kafka, config.dc);
     const stale = [...checkpoints.values()].find((c) => c.partitions !== partitions);
     if (stale) {
       throw new TandemError(
@@ -131,7 +132,7 @@ export class SourceService {
           'someone changed the partition count, which splits slot histories. Restore the old count or re-seed the DC.',
       );
     }
-    this.publisher.knowCommitted(checkpoints);
+    this.publisher.knowCommitted(checkpoints, txSeqs.get(`tandem-source-${config.dc}`) ?? 0);
     log.info({ partitions, checkpoints: checkpoints.size }, 'publisher ready; checkpoints loaded');
 
     const seeds = parseSeeds(config.redis.nodes);

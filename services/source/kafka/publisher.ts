@@ -1,7 +1,7 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { EVENT_FLAGS, eventPartition, type ChangeEvent } from '../../shared/change-event';
 import { EventBodyWriter, recordFramingBytes } from '../../shared/change-record';
-import { encodeCheckpoint, type CheckpointRecord } from '../../shared/checkpoint';
+import { encodeCheckpoint, loadCheckpointTopic, txSequenceKey, type CheckpointRecord } from '../../shared/checkpoint';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
@@ -54,6 +54,14 @@ export interface PublisherOptions {
   /** Called after each commit, for metrics. */
   onCommit?: (info: { events: number; records: number; bytes: number; checkpoints: number; ms: number; eventsByKind: Record<string, number> }) => void;
   onCommitError?: (err: Error) => void;
+  /** A commit whose outcome was unknown, once read back: committed (not sent again) or aborted (sent again). */
+  onUncertainCommit?: (outcome: 'committed' | 'aborted') => void;
+  /**
+   * Fault injection for tests only: called around `EndTxn`; `lose-reply`
+   * throws after the commit succeeded, `lose-request` throws instead of
+   * committing. Both look to the publisher like a commit whose reply was lost.
+   */
+  faults?: { commit?: () => 'lose-reply' | 'lose-request' | undefined };
 }
 
 /**
@@ -116,13 +124,26 @@ export class ChangePublisher {
   /** Called after a commit with the keys whose checkpoint it moved. */
   private readonly committedListeners = new Set<(keys: ReadonlySet<string>) => void>();
 
-  /** Checkpoints read back from Kafka at start are committed too. */
-  knowCommitted(checkpoints: ReadonlyMap<string, CheckpointRecord>): void {
+  /**
+   * Checkpoints read back from Kafka at start are committed too; `txSeq` is
+   * the last transaction sequence committed under our transactional id.
+   */
+  knowCommitted(checkpoints: ReadonlyMap<string, CheckpointRecord>, txSeq = 0): void {
     for (const [k, c] of checkpoints) {
       this.committedKeys.add(k);
       this.committedOffsets.set(k, c.offset);
     }
+    this.txSeq = txSeq;
   }
+
+  /** Sequence number of the last transaction known committed. */
+  private txSeq = 0;
+  /**
+   * A transaction whose EndTxn failed: it may have committed. Nothing is sent
+   * until `resolveUncertain` has read back which (its events would otherwise
+   * be in the topic twice, and a sink would apply them twice).
+   */
+  private uncertain: { seq: number; batch: Batch; records: number; started: number } | undefined;
 
   /** The stream offset committed under `key` (a replid), if any. */
   committedOffset(key: string): number | undefined {
@@ -253,7 +274,7 @@ export class ChangePublisher {
    * the next.
    */
   private schedule(): void {
-    if (this.stopped || this.fatal || this.flushing || !this.producer || this.pending.empty) return;
+    if (this.stopped || this.fatal || this.flushing || !this.producer || (this.pending.empty && this.uncertain === undefined)) return;
     const now = this.failures === 0 && this.pending.length > 0;
     if (this.scheduled === 'now' || (this.scheduled === 'timer' && !now)) return;
     clearTimeout(this.timer); // a checkpoint's timer gives way to events
@@ -281,46 +302,42 @@ export class ChangePublisher {
 
   private async commitOnce(): Promise<void> {
     if (this.fatal || !this.producer) return;
+    if (this.uncertain !== undefined && !(await this.resolveUncertain())) return;
     if (this.pending.empty) return;
     const batch = this.pending.take(MAX_EVENTS_PER_TRANSACTION, MAX_TRANSACTION_BYTES);
     const started = Date.now();
+    const seq = this.txSeq + 1;
+    let committing = false;
+    let records = 0;
     try {
-      const records = packRecords(batch.events, {
+      const packed = packRecords(batch.events, {
         maxEvents: this.o.maxEventsPerRecord,
         maxBytes: Math.min(this.o.maxRecordBytes, this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD),
       });
-      await this.send(records.map((r) => r.message), batch);
-      this.failures = 0;
-      this.lastCommitAt = Date.now();
-      for (const [key, record] of batch.checkpoints) {
-        if (record) {
-          this.committedKeys.add(key);
-          this.committedOffsets.set(key, record.offset);
-        } else {
-          this.committedKeys.delete(key);
-          this.committedOffsets.delete(key);
-        }
-      }
-      if (batch.checkpoints.size > 0) {
-        const keys = new Set(batch.checkpoints.keys());
-        for (const l of this.committedListeners) l(keys);
-      }
-      const eventsByKind: Record<string, number> = {};
-      for (const e of batch.events) eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
-      this.o.onCommit?.({ events: batch.events.length, records: records.length, bytes: batch.bytes, checkpoints: batch.checkpoints.size, ms: Date.now() - started, eventsByKind });
-      this.release();
+      records = packed.length;
+      await this.send(packed.map((r) => r.message), batch, seq, () => {
+        committing = true;
+      });
+      this.committed(batch, seq, records, started);
     } catch (err) {
       this.failures++;
-      this.pending.restore(batch);
       const message = errorMessage(err);
       const e = err instanceof Error ? err : new Error(message);
       this.o.onCommitError?.(e);
       if (FATAL.test(`${(err as { type?: string }).type ?? ''} ${(err as Error).name ?? ''} ${message}`)) {
+        this.pending.restore(batch);
         this.fail(new TandemError('KAFKA_UNAVAILABLE', `the transactional producer ${this.o.transactionalId} was fenced (another source with the same id started?): ${message}`, { cause: err }));
         return;
       }
-      this.o.log.warn({ err: message, attempt: this.failures, bufferedBytes: this.pending.bytes }, 'Kafka commit failed; retrying with backoff, links pause while the buffer is full');
-      // A producer whose transaction failed may be stuck in an error state; start a fresh one.
+      if (committing) {
+        this.uncertain = { seq, batch, records, started };
+        this.o.log.warn({ err: message, txSeq: seq, events: batch.events.length }, 'Kafka commit failed in EndTxn: it may have committed; reading back which before anything is sent again');
+      } else {
+        this.pending.restore(batch);
+        this.o.log.warn({ err: message, attempt: this.failures, bufferedBytes: this.pending.bytes }, 'Kafka commit failed; retrying with backoff, links pause while the buffer is full');
+      }
+      // A producer whose transaction failed may be stuck in an error state; start a fresh one. Its
+      // InitProducerId also completes the old transaction (commit or abort) before it returns.
       await this.producer.disconnect().catch(() => undefined);
       this.producer = await this.connectProducer().catch((connectErr: unknown) => {
         this.o.log.warn({ err: errorMessage(connectErr) }, 'cannot reconnect the producer yet');
@@ -329,20 +346,77 @@ export class ChangePublisher {
     }
   }
 
+  /**
+   * Reads the transaction sequence back from the checkpoints topic
+   * (read_committed; the new producer's InitProducerId has completed the old
+   * transaction): equal to the uncertain one's, it committed and its events
+   * are not sent again; lower, it was aborted and its events go back to the
+   * front of the buffer. False while Kafka cannot be read (tried again at the
+   * next commit; nothing is sent meanwhile).
+   */
+  private async resolveUncertain(): Promise<boolean> {
+    const u = this.uncertain!;
+    let seq: number;
+    try {
+      seq = (await loadCheckpointTopic(this.o.kafka, this.o.dc)).txSeqs.get(this.o.transactionalId) ?? 0;
+    } catch (err) {
+      this.o.log.warn({ err: errorMessage(err), txSeq: u.seq }, 'cannot read back the outcome of the uncertain commit yet');
+      return false;
+    }
+    this.uncertain = undefined;
+    if (seq >= u.seq) {
+      this.o.log.warn({ txSeq: u.seq, events: u.batch.events.length }, 'the uncertain commit had committed; its events are not sent again');
+      this.o.onUncertainCommit?.('committed');
+      this.committed(u.batch, u.seq, u.records, u.started);
+    } else {
+      this.o.log.warn({ txSeq: u.seq, committedTxSeq: seq, events: u.batch.events.length }, 'the uncertain commit was aborted; its events are sent again');
+      this.o.onUncertainCommit?.('aborted');
+      this.pending.restore(u.batch);
+    }
+    return true;
+  }
+
+  private committed(batch: Batch, seq: number, records: number, started: number): void {
+    this.txSeq = seq;
+    this.failures = 0;
+    this.lastCommitAt = Date.now();
+    for (const [key, record] of batch.checkpoints) {
+      if (record) {
+        this.committedKeys.add(key);
+        this.committedOffsets.set(key, record.offset);
+      } else {
+        this.committedKeys.delete(key);
+        this.committedOffsets.delete(key);
+      }
+    }
+    if (batch.checkpoints.size > 0) {
+      const keys = new Set(batch.checkpoints.keys());
+      for (const l of this.committedListeners) l(keys);
+    }
+    const eventsByKind: Record<string, number> = {};
+    for (const e of batch.events) eventsByKind[e.kind] = (eventsByKind[e.kind] ?? 0) + 1;
+    this.o.onCommit?.({ events: batch.events.length, records, bytes: batch.bytes, checkpoints: batch.checkpoints.size, ms: Date.now() - started, eventsByKind });
+    this.release();
+  }
+
   /** One transaction: the records, then the checkpoints, in as few produce requests as the limits allow. */
-  private async send(messages: Message[], batch: Batch): Promise<void> {
+  private async send(messages: Message[], batch: Batch, seq: number, onCommitting: () => void): Promise<void> {
     const tx = await this.producer!.transaction();
     try {
       const slices = sendSlices(messages, MESSAGES_PER_SEND, this.o.maxMessageBytes - RECORD_BATCH_OVERHEAD);
       const last = slices.pop() ?? [];
       for (const slice of slices) await tx.send({ topic: this.topic, messages: slice, acks: -1 });
       const topicMessages = last.length > 0 ? [{ topic: this.topic, messages: last }] : [];
-      if (batch.checkpoints.size > 0) {
-        const records = [...batch.checkpoints].map(([key, record]) => ({ key, value: record ? encodeCheckpoint(record) : null }));
-        topicMessages.push({ topic: this.checkpointTopic, messages: records });
-      }
-      if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
+      const records = [...batch.checkpoints].map(([key, record]) => ({ key, value: record ? encodeCheckpoint(record) : null }));
+      // The transaction's sequence, read back after an uncertain commit (resolveUncertain).
+      records.push({ key: txSequenceKey(this.o.transactionalId), value: Buffer.from(JSON.stringify({ txSeq: seq, updatedAt: Date.now() })) });
+      topicMessages.push({ topic: this.checkpointTopic, messages: records });
+      await tx.sendBatch({ topicMessages, acks: -1 });
+      onCommitting();
+      const fault = this.o.faults?.commit?.();
+      if (fault === 'lose-request') throw new Error('injected fault: the EndTxn request was lost');
       await tx.commit();
+      if (fault === 'lose-reply') throw new Error('injected fault: the EndTxn reply was lost');
     } catch (err) {
       await tx.abort().catch((abortErr: unknown) => this.o.log.warn({ err: errorMessage(abortErr) }, 'transaction abort failed after a failed commit'));
       throw err;
@@ -365,7 +439,7 @@ export class ChangePublisher {
     clearTimeout(this.timer);
     clearImmediate(this.immediate);
     const deadline = Date.now() + timeoutMs;
-    while (!this.fatal && (!this.pending.empty || this.flushing) && Date.now() < deadline) {
+    while (!this.fatal && (!this.pending.empty || this.flushing || this.uncertain !== undefined) && Date.now() < deadline) {
       await this.flush();
       if (this.failures > 0) await new Promise((r) => setTimeout(r, 250));
     }
