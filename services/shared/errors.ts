@@ -32,6 +32,7 @@ export type TandemErrorCode =
   | 'REDIS_UNAVAILABLE'
   | 'REDIS_AUTH'
   | 'TARGET_REJECTED'
+  | 'TARGET_BEHIND'
   | 'INTERNAL';
 
 export class TandemError extends Error {

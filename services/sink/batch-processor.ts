@@ -7,7 +7,8 @@ import type { ControlApplier } from './apply/control-applier';
 import { expiryItem } from './apply/expiry';
 import type { RestoreAssembler } from './apply/restore-assembler';
 import { planLanes } from './apply/slot-batcher';
-import type { Writer } from './apply/writer';
+import { TargetBehindError } from './apply/marker-guard';
+import { ApplyLedger, type Writer } from './apply/writer';
 import type { SinkSection } from './config';
 import { filterEvent, filterRecord, topicDcOf, type FilterContext } from './filter';
 import type { PartitionBatch } from './kafka/consumer';
@@ -24,10 +25,17 @@ import type { SinkMetrics } from './metrics';
  *    reassemble big keys; keyed events collect into slot runs;
  * 3. a keyless (control) event is a barrier: the runs before it are applied
  *    first, then it, so its order against keyed writes of the partition holds;
- * 4. DLQ records are produced, then the offset is returned for commit: past
+ * 4. the writes are made durable: WAIT for the target's replicas on every
+ *    master the batch wrote to (sink.waitReplicas), so that no offset is
+ *    committed past a write a failover of the target could still lose;
+ * 5. DLQ records are produced, then the offset is returned for commit: past
  *    the batch, or up to the first chunk of a big key still being assembled.
  *    A big key that its transfer left unfinished is discarded (counted, logged
  *    by the assembler's owner) and holds nothing back.
+ *
+ * A slot found behind what this sink applied (a failover of the target lost
+ * writes) throws TargetBehindError once the batch's other lanes finished and
+ * its DLQ records are out: the caller rewinds the partition.
  */
 export interface BatchProcessorOptions {
   localDc: string;
@@ -50,6 +58,24 @@ export class BatchProcessor {
     const ctx: FilterContext = { localDc: o.localDc, topicDc };
     const assembler = o.assemblers.get(b.topic);
     const dlq: DlqEntry[] = [];
+    const ledger = new ApplyLedger();
+    try {
+      return await this.run(b, ctx, assembler, dlq, ledger);
+    } catch (err) {
+      // Events the target rejected were applied (their marker moved past them): their DLQ records must not be lost to the rewind.
+      if (err instanceof TargetBehindError) await o.dlq.send(dlq);
+      throw err;
+    }
+  }
+
+  private async run(
+    b: PartitionBatch,
+    ctx: FilterContext,
+    assembler: RestoreAssembler | undefined,
+    dlq: DlqEntry[],
+    ledger: ApplyLedger,
+  ): Promise<bigint> {
+    const { o } = this;
     let segment: ApplyItem[] = [];
     const drops = new Map<string, number>();
 
@@ -90,7 +116,7 @@ export class BatchProcessor {
           continue;
         }
         if (event.kind === 'control') {
-          await this.flush(segment, dlq);
+          await this.flush(segment, dlq, ledger);
           segment = [];
           await this.applyControl(item, dlq);
           await b.heartbeat();
@@ -119,9 +145,12 @@ export class BatchProcessor {
         segment.push(item); // command, transaction, and an eviction when sink.applyEvictions is on
       }
     }
-    await this.flush(segment, dlq);
+    await this.flush(segment, dlq, ledger);
     for (const [reason, n] of drops) o.metrics.dropped.inc({ reason }, n);
-    await o.dlq.send(dlq);
+    // No offset is committed past a write the target's replicas have not acknowledged (sink.waitReplicas).
+    const [durable, sent] = await Promise.allSettled([o.writer.makeDurable(ledger), o.dlq.send(dlq.splice(0))]);
+    if (sent.status === 'rejected') throw sent.reason;
+    if (durable.status === 'rejected') throw durable.reason;
     o.metrics.restoreBytesHeld.set([...o.assemblers.values()].reduce((n, a) => n + a.heldBytes, 0));
     const next = b.lastOffset + 1n;
     o.metrics.lag.set({ topic: b.topic, partition: String(b.partition) }, Number(b.highWatermark > next ? b.highWatermark - next : 0n));
@@ -129,12 +158,20 @@ export class BatchProcessor {
     return hold !== undefined && hold < next ? hold : next;
   }
 
-  private async flush(items: ApplyItem[], dlq: DlqEntry[]): Promise<void> {
+  private async flush(items: ApplyItem[], dlq: DlqEntry[], ledger: ApplyLedger): Promise<void> {
     if (items.length === 0) return;
     const lanes = planLanes(items, { maxCommands: this.o.sink.maxCommandsPerTransaction, maxBytes: this.o.sink.maxTransactionBytes });
     this.o.metrics.transactions.inc(lanes.reduce((n, l) => n + l.length, 0));
-    const outcomes = (await Promise.all(lanes.map((lane) => this.o.writer.applyLane(lane)))).flat();
-    this.account(outcomes, dlq);
+    // Settled, not all: when one lane finds its slot behind, the other lanes' outcomes (DLQ records) still count.
+    const settled = await Promise.allSettled(lanes.map((lane) => this.o.writer.applyLane(lane, ledger)));
+    const behind: TargetBehindError[] = [];
+    for (const s of settled) {
+      if (s.status === 'fulfilled') this.account(s.value, dlq);
+      else if (s.reason instanceof TargetBehindError) behind.push(s.reason);
+    }
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof TargetBehindError));
+    if (failed !== undefined) throw failed.reason;
+    if (behind.length > 0) throw TargetBehindError.earliest(behind);
   }
 
   private account(outcomes: ItemOutcome[], dlq: DlqEntry[]): void {

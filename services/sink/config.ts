@@ -53,6 +53,13 @@ export const sinkSectionSchema = z
       .number().int().min(1).default(100)
       .describe('first backoff between apply retries; doubles up to retryMaxBackoffMs'),
     retryMaxBackoffMs: z.number().int().min(1).default(2000).describe('longest backoff between apply retries'),
+    waitReplicas: z
+      .union([z.literal('auto'), z.number().int().min(0).max(16)])
+      .default('auto')
+      .describe('durable apply: target replicas that must acknowledge a batch\'s writes (WAIT, one per master per batch) before its offsets are committed; auto: 1 on masters that have a live replica, none elsewhere; 0: never wait (a target failover may then lose applied writes, which the sink re-applies only if it notices the marker behind)'),
+    waitTimeoutMs: z
+      .number().int().min(10).max(60_000).default(1000)
+      .describe('how long one WAIT waits; on a timeout the batch is not committed, the timeout is logged and counted, and the WAIT is repeated until the replicas acknowledge (or, under auto, the master has no live replica left)'),
     sessionTimeoutMs: z.number().int().min(6000).default(30_000).describe('Kafka consumer group session timeout'),
     groupId: z
       .string().min(1).optional()

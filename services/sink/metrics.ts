@@ -27,6 +27,23 @@ export function sinkMetrics(registry: Registry) {
       registers,
     }),
     applyRetries: new Counter({ name: 'tandem_sink_apply_retries_total', help: 'MULTI/EXEC retried after a transient target error, per reason (MOVED, ASK, LOADING, OOM, connection…)', labelNames: ['reason'], registers }),
+    guardAborts: new Counter({
+      name: 'tandem_sink_guard_aborts_total',
+      help: 'MULTI/EXEC blocks that did not run because the slot\'s marker had changed since the sink read it (another sink applied the partition, or the target lost writes); the run is re-read and retried',
+      registers,
+    }),
+    replicaWaits: new Counter({
+      name: 'tandem_sink_replica_waits_total',
+      help: 'WAITs for target replicas before an offset commit, per result: acked, timeout (the batch holds its commit and waits again), no-replica (auto: committed without a replica), connection-lost (markers read back)',
+      labelNames: ['result'],
+      registers,
+    }),
+    rewinds: new Counter({
+      name: 'tandem_sink_rewinds_total',
+      help: 'partitions rewound because a slot\'s marker read back behind what the sink applied (a failover of the target lost writes); the lost events are applied again',
+      labelNames: ['topic'],
+      registers,
+    }),
     lag: new Gauge({ name: 'tandem_sink_consumer_lag', help: 'high watermark minus the next offset to process, per partition', labelNames: ['topic', 'partition'], registers }),
     committedOffset: new Gauge({ name: 'tandem_sink_committed_offset', help: 'last offset committed (next to read), per partition', labelNames: ['topic', 'partition'], registers }),
     assignedPartitions: new Gauge({ name: 'tandem_sink_assigned_partitions', help: 'partitions this sink owns, per topic', labelNames: ['topic'], registers }),

@@ -8,6 +8,7 @@ import { loadCheckpoints } from '../shared/checkpoint';
 import { ClusterRouter } from './apply/cluster-router';
 import { ControlApplier } from './apply/control-applier';
 import { MarkerCache } from './apply/marker-cache';
+import { TargetBehindError } from './apply/marker-guard';
 import { RestoreAssembler, type DiscardedSequence } from './apply/restore-assembler';
 import { Writer } from './apply/writer';
 import { BatchProcessor } from './batch-processor';
@@ -80,6 +81,10 @@ export class SinkService {
       backoffMs: s.retryBackoffMs,
       maxBackoffMs: s.retryMaxBackoffMs,
       log: log.child({ module: 'writer' }),
+      guard: true,
+      durability: { replicas: s.waitReplicas, timeoutMs: s.waitTimeoutMs },
+      onGuardAbort: () => m.guardAborts.inc(),
+      onReplicaWait: (result) => m.replicaWaits.inc({ result }),
       onRetry: (reason) => m.applyRetries.inc({ reason }),
       onTargetFull: (delta) => m.targetFull.inc(delta),
       stopping: () => this.stopping,
@@ -126,6 +131,14 @@ export class SinkService {
         try {
           return await processor.process(batch);
         } catch (err) {
+          if (err instanceof TargetBehindError) {
+            // The target lost writes in a failover: read the partition again from the slot's marker, commit nothing now.
+            m.rewinds.inc({ topic: batch.topic });
+            log.warn({ topic: batch.topic, partition: batch.partition, offset: String(err.offset), err: err.message }, 'target lost applied writes (failover); rewinding the partition to re-apply them');
+            assemblers.get(batch.topic)?.retainPartitions((p) => p !== batch.partition);
+            this.consumer?.seek(batch.topic, batch.partition, err.offset);
+            return undefined;
+          }
           // A batch that cannot be applied within the retry bounds stops the sink, uncommitted: a restart resumes from it.
           log.error({ topic: batch.topic, partition: batch.partition, err: errorMessage(err), code: err instanceof TandemError ? err.code : undefined }, 'cannot apply batch');
           this.failed?.(err instanceof Error ? err : new Error(String(err)));
@@ -133,8 +146,9 @@ export class SinkService {
         }
       },
       onAssignment: (assignment) => {
-        // Another sink may have applied these partitions meanwhile: forget every cached marker.
+        // Another sink may have applied these partitions meanwhile: forget every cached marker, and what this one applied.
         markers.clear();
+        writer.forgetApplied();
         for (const [topic, assembler] of assemblers) {
           const owned = new Set(assignment[topic] ?? []);
           const dropped = assembler.retainPartitions((p) => owned.has(p));
@@ -166,7 +180,7 @@ export class SinkService {
       });
     }, 5000);
     this.probe.unref();
-    log.info({ peers: s.peers, topics: s.peers.map((p) => topicsOf(p).changes), snapshotPolicy: s.snapshotPolicy }, 'sink started');
+    log.info({ peers: s.peers, topics: s.peers.map((p) => topicsOf(p).changes), snapshotPolicy: s.snapshotPolicy, waitReplicas: s.waitReplicas, waitTimeoutMs: s.waitTimeoutMs }, 'sink started');
     return { done };
   }
 

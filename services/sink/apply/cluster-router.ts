@@ -33,6 +33,9 @@ export class ClusterRouter {
   private readonly clients = new Map<string, Redis>();
   private readonly pipes = new Map<string, RespPipe>();
   private refreshing: Promise<void> | undefined;
+  /** Replicas per master, not flagged as failed (CLUSTER NODES), at the last refresh. */
+  private replicas = new Map<string, number>();
+  private replicasUnknown = false;
   private known: NodeAddress[];
 
   constructor(
@@ -60,13 +63,16 @@ export class ClusterRouter {
         const reply = (await this.client(key).call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
         const next = new Array<string | undefined>(SLOT_COUNT);
         const masters: NodeAddress[] = [];
+        const ids = new Map<string, string>();
         for (const [start, end, master] of reply) {
           const addr = { host: String(master[0]), port: Number(master[1]) };
           masters.push(addr);
+          ids.set(String(master[2]), nodeKey(addr));
           for (let s = start; s <= end; s++) next[s] = nodeKey(addr);
         }
         if (masters.length === 0) throw new Error('CLUSTER SLOTS is empty');
         this.slots = next;
+        this.replicas = await this.replicasOf(key, ids);
         const live = new Set(masters.map(nodeKey));
         this.known = [...masters, ...this.known.filter((k) => !live.has(nodeKey(k)))].slice(0, 64);
         // Connections to nodes that are no longer masters are closed; they are reopened if needed.
@@ -99,6 +105,40 @@ export class ClusterRouter {
       if (key === undefined) throw new TandemError('REDIS_UNAVAILABLE', `no master serves slot ${slot} (CLUSTERDOWN?)`, { retriable: true });
     }
     return { key, client: this.client(key) };
+  }
+
+  /**
+   * Replicas of a master not flagged as failed, at the last refresh; 0 for a
+   * node that serves no slot (an ASK target not yet in the map). A replica
+   * that is only unreachable (PFAIL, or its link down) still counts: WAIT
+   * waits for it until the cluster agrees it failed.
+   */
+  replicaCount(key: string): number {
+    return this.replicas.get(key) ?? 0;
+  }
+
+  /**
+   * Counts replicas per master from CLUSTER NODES. Not from CLUSTER SLOTS:
+   * it leaves out a replica whose replication offset this node has not yet
+   * heard of (redis/src/cluster.c isReplicaAvailable), which is every
+   * replica of a cluster that has not been written to yet.
+   */
+  private async replicasOf(key: string, masters: Map<string, string>): Promise<Map<string, number>> {
+    const out = new Map<string, number>([...masters.values()].map((k) => [k, 0]));
+    try {
+      const text = String(await this.client(key).call('CLUSTER', 'NODES'));
+      for (const line of text.split('\n')) {
+        const [, , flags, master] = line.split(' ');
+        if (flags === undefined || !flags.split(',').includes('slave') || flags.split(',').includes('fail')) continue;
+        const m = masters.get(master);
+        if (m !== undefined) out.set(m, (out.get(m) ?? 0) + 1);
+      }
+      this.replicasUnknown = false;
+    } catch (err) {
+      if (!this.replicasUnknown) this.log.warn({ node: key, err: errorMessage(err) }, 'cannot read CLUSTER NODES (the sink\'s user needs +cluster|nodes): sink.waitReplicas auto waits for no replica');
+      this.replicasUnknown = true;
+    }
+    return out;
   }
 
   /** Every master with one of the slots it serves (for keyless commands applied on each master). */

@@ -1,5 +1,5 @@
 import { TandemError } from '../../shared/errors';
-import { isCoveredBy, parseMarkerValue, type MarkerValue } from '../../shared/marker';
+import { formatMarkerValue, isCoveredBy, parseMarkerValue, type MarkerValue } from '../../shared/marker';
 import { SLOT_COUNT } from '../../shared/slot';
 
 /**
@@ -14,39 +14,43 @@ import { SLOT_COUNT } from '../../shared/slot';
  */
 export type MarkerReader = (slot: number, origin: string) => Promise<Buffer | string | null>;
 
+/** A marker as the cache knows it, with the exact text stored in Redis (what the writer's guard compares). */
+export type CachedMarker = MarkerValue & { raw: string };
+
 export class MarkerCache {
   /** Per origin, per slot: the value; null: read, no marker; undefined: not read. */
-  private readonly values = new Map<string, (MarkerValue | null | undefined)[]>();
+  private readonly values = new Map<string, (CachedMarker | null | undefined)[]>();
   private count = 0;
 
   constructor(private readonly read: MarkerReader) {}
 
-  private slots(origin: string): (MarkerValue | null | undefined)[] {
+  private slots(origin: string): (CachedMarker | null | undefined)[] {
     let slots = this.values.get(origin);
-    if (slots === undefined) this.values.set(origin, (slots = new Array<MarkerValue | null | undefined>(SLOT_COUNT)));
+    if (slots === undefined) this.values.set(origin, (slots = new Array<CachedMarker | null | undefined>(SLOT_COUNT)));
     return slots;
   }
 
-  async get(slot: number, origin: string): Promise<MarkerValue | null> {
+  async get(slot: number, origin: string): Promise<CachedMarker | null> {
     const slots = this.slots(origin);
     const cached = slots[slot];
     if (cached !== undefined) return cached;
     const raw = await this.read(slot, origin);
-    let value: MarkerValue | null = null;
+    let value: CachedMarker | null = null;
     if (raw !== null) {
       const parsed = parseMarkerValue(raw);
       // Never read a malformed marker as "no marker": that would re-apply history.
       if (parsed === undefined) {
         throw new TandemError('TARGET_REJECTED', `marker of slot ${slot}, origin ${origin} holds ${JSON.stringify(String(raw).slice(0, 80))}, not <partition>:<offset>[:<index>]; fix or delete it by hand after checking the data`);
       }
-      value = parsed;
+      value = { ...parsed, raw: typeof raw === 'string' ? raw : raw.toString('latin1') };
     }
     this.put(slots, slot, value);
     return value;
   }
 
-  set(slot: number, origin: string, value: MarkerValue): void {
-    this.put(this.slots(origin), slot, value);
+  /** What the sink's own EXEC just wrote (always with an index). */
+  set(slot: number, origin: string, value: MarkerValue & { index: number }): void {
+    this.put(this.slots(origin), slot, { ...value, raw: formatMarkerValue(value.partition, value.offset, value.index) });
   }
 
   invalidate(slot: number, origin: string): void {
@@ -65,7 +69,7 @@ export class MarkerCache {
     return this.count;
   }
 
-  private put(slots: (MarkerValue | null | undefined)[], slot: number, value: MarkerValue | null): void {
+  private put(slots: (CachedMarker | null | undefined)[], slot: number, value: CachedMarker | null): void {
     if (slots[slot] === undefined) this.count++;
     slots[slot] = value;
   }

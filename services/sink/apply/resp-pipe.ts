@@ -40,15 +40,25 @@ interface Pending {
 
 /** One socket and the replies it owes, in order. */
 interface Conn {
+  /** Numbers the pipe's connections: WAIT only vouches for writes made on its own connection. */
+  id: number;
   socket: Socket;
   queue: Pending[];
   corked: boolean;
+}
+
+/** What a WAIT says: how many replicas acknowledged every write sent on connection `conn` before it. */
+export interface WaitResult {
+  acked: number;
 }
 
 export class RespPipe {
   private conn: Conn | undefined;
   private connecting: Promise<Conn> | undefined;
   private closed = false;
+  private nextId = 1;
+  /** WAITs asked for in this turn of the event loop, per connection and replica count: one is sent for all. */
+  private waits = new Map<string, Promise<number>>();
 
   constructor(private readonly o: RespPipeOptions) {}
 
@@ -58,9 +68,41 @@ export class RespPipe {
 
   /** Sends encoded commands and resolves with their `replies` replies, in order. */
   async send(payload: Buffer, replies: number): Promise<Reply[]> {
+    return (await this.sendTracked(payload, replies)).replies;
+  }
+
+  /** As send, and says which connection carried the commands (for `wait`). */
+  async sendTracked(payload: Buffer, replies: number): Promise<{ replies: Reply[]; conn: number }> {
     const live = this.conn !== undefined && !this.conn.socket.destroyed ? this.conn : undefined;
     const conn = live ?? (await this.connect());
-    return this.write(conn, payload, replies);
+    return { replies: await this.write(conn, payload, replies), conn: conn.id };
+  }
+
+  /**
+   * `WAIT replicas timeoutMs` on connection `conn`: resolves with the number
+   * of replicas that acknowledged every write sent on that connection before
+   * it (WAIT counts up to the client's own last write, redis/src/replication.c
+   * waitCommand). A WAIT sent after a write's reply arrived covers it, so the
+   * calls of one turn of the event loop share one WAIT. Throws a retriable
+   * REDIS_UNAVAILABLE when that connection is gone: the writes' fate is then
+   * unknown, and a WAIT on another connection would vouch for nothing.
+   */
+  wait(conn: number, replicas: number, timeoutMs: number): Promise<number> {
+    const live = this.conn !== undefined && !this.conn.socket.destroyed ? this.conn : undefined;
+    if (live === undefined || live.id !== conn) {
+      return Promise.reject(new TandemError('REDIS_UNAVAILABLE', `connection ${conn} to ${this.address} is gone; its writes are not known to be replicated`, { retriable: true }));
+    }
+    const id = `${conn}/${replicas}/${timeoutMs}`;
+    let p = this.waits.get(id);
+    if (p === undefined) {
+      p = this.write(live, encodeCommand(['WAIT', String(replicas), String(timeoutMs)]), 1).then(([reply]) => {
+        if (typeof reply !== 'number') throw reply instanceof Error ? reply : new TandemError('RESP_PROTOCOL', `WAIT answered ${String(reply)}`);
+        return reply;
+      });
+      this.waits.set(id, p);
+      process.nextTick(() => this.waits.delete(id));
+    }
+    return p;
   }
 
   close(): void {
@@ -100,7 +142,7 @@ export class RespPipe {
     const { o } = this;
     return new Promise<Conn>((resolve, reject) => {
       const socket = o.tls ? tlsConnect({ ...o.tls, host: o.host, port: o.port, servername: o.tls.servername }) : netConnect({ host: o.host, port: o.port });
-      const conn: Conn = { socket, queue: [], corked: false };
+      const conn: Conn = { id: this.nextId++, socket, queue: [], corked: false };
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
       const parser = new RedisParser({

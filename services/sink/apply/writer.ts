@@ -1,10 +1,12 @@
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
-import { formatMarkerValue, markerKey } from '../../shared/marker';
+import { formatMarkerValue, markerKey, type MarkerValue } from '../../shared/marker';
 import { commandBytes, RespBuffer } from '../../shared/resp';
+import { SLOT_COUNT } from '../../shared/slot';
 import type { ApplyItem, ItemOutcome } from './apply-item';
 import type { ClusterRouter } from './cluster-router';
-import { isApplied, type MarkerCache } from './marker-cache';
+import { isApplied, type CachedMarker, type MarkerCache } from './marker-cache';
+import { MARKER_GUARD, TargetBehindError, isBehind } from './marker-guard';
 import { classifyApplyError, isReplyError, transientReason } from './reply-errors';
 import type { Reply } from './resp-pipe';
 import type { SlotRun } from './slot-batcher';
@@ -27,10 +29,35 @@ import type { SlotRun } from './slot-batcher';
  * after dropping the cached marker (a lost connection may or may not have run
  * the EXEC; the marker in Redis says which); an EXECABORT caused by an event
  * re-applies the run one event at a time, so only the bad event is rejected.
+ *
+ * With `guard` (the sink), each block is preceded by WATCH and a check of the
+ * marker (marker-guard.ts): a block whose marker changed since the sink read
+ * it (another sink applied; the target lost writes in a failover) does not
+ * run, EXEC answers nil, and the run is retried from a fresh read of the
+ * marker. The writer remembers the last address it applied per (slot,
+ * origin); a fresh marker behind it means the target lost writes, and the
+ * partition is rewound (TargetBehindError). With `durability`, `makeDurable`
+ * WAITs for replicas on every master a batch wrote to before the batch's
+ * offset may be committed.
  */
+export interface Durability {
+  /** replicas to WAIT for: a number, or 'auto' (1 where the master has a live replica, else none) */
+  replicas: 'auto' | number;
+  timeoutMs: number;
+}
+
+export type ReplicaWaitResult = 'acked' | 'timeout' | 'no-replica' | 'connection-lost';
+
 export interface WriterOptions {
   /** What the writer needs of a router; `tandem replay` passes a single-node one. */
-  router: Pick<ClusterRouter, 'master' | 'client' | 'pipe' | 'refresh'>;
+  router: Pick<ClusterRouter, 'master' | 'client' | 'pipe' | 'refresh'> & Partial<Pick<ClusterRouter, 'replicaCount'>>;
+  /** WATCH + check the marker before each MULTI (the sink). Off for a replay that ignores the markers. */
+  guard?: boolean;
+  /** WAIT for replicas before a batch's offsets are committed (makeDurable); undefined: never. */
+  durability?: Durability;
+  /** An EXEC answered nil: the marker was not what the sink read (guard). */
+  onGuardAbort?: () => void;
+  onReplicaWait?: (result: ReplicaWaitResult) => void;
   markers: MarkerCache;
   retries: number;
   backoffMs: number;
@@ -45,8 +72,64 @@ export interface WriterOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type Applied = MarkerValue & { index: number };
+
+/** The masters one batch wrote to, with the connections that carried its EXECs and the runs applied there. */
+export class ApplyLedger {
+  readonly masters = new Map<string, { conns: Set<number>; runs: Map<string, { slot: number; origin: string; partition: number; topic: string }> }>();
+
+  note(master: string, conn: number, run: SlotRun): void {
+    let m = this.masters.get(master);
+    if (m === undefined) this.masters.set(master, (m = { conns: new Set(), runs: new Map() }));
+    m.conns.add(conn);
+    m.runs.set(`${run.origin}/${run.slot}`, { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' });
+  }
+}
+
 export class Writer {
+  /** Per origin, per slot: the first and the last address this sink applied since its partitions were assigned. */
+  private readonly first = new Map<string, (Applied | undefined)[]>();
+  private readonly last = new Map<string, (Applied | undefined)[]>();
+  /** Masters found without a live replica under waitReplicas auto (logged once each, until they have one again). */
+  private readonly unreplicated = new Set<string>();
+
   constructor(private readonly o: WriterOptions) {}
+
+  /** Forget what was applied (at a partition assignment: another sink may apply these slots now). */
+  forgetApplied(): void {
+    this.first.clear();
+    this.last.clear();
+  }
+
+  private appliedOf(map: Map<string, (Applied | undefined)[]>, origin: string): (Applied | undefined)[] {
+    let slots = map.get(origin);
+    if (slots === undefined) map.set(origin, (slots = new Array<Applied | undefined>(SLOT_COUNT)));
+    return slots;
+  }
+
+  /**
+   * Throws TargetBehindError when `marker` (just read from the target) is
+   * behind what this sink applied in the slot: a failover lost those writes.
+   * The rewind goes to the marker's record (events up to its index are
+   * skipped again), or, with no marker left, to the first event this sink
+   * applied in the slot.
+   */
+  private checkNotBehind(run: { slot: number; origin: string; partition: number; topic: string }, marker: MarkerValue | null): void {
+    if (!this.o.guard) return;
+    const last = this.appliedOf(this.last, run.origin);
+    const mine = last[run.slot];
+    if (mine === undefined || !isBehind(marker, mine)) return;
+    const first = this.appliedOf(this.first, run.origin);
+    const offset = marker !== null ? marker.offset : (first[run.slot]?.offset ?? mine.offset);
+    last[run.slot] = marker !== null && marker.index !== undefined ? { ...marker, index: marker.index } : undefined;
+    if (marker === null) first[run.slot] = undefined;
+    throw new TargetBehindError(
+      run.topic,
+      run.partition,
+      offset,
+      `slot ${run.slot}, origin ${run.origin}: the target's marker (${marker === null ? 'none' : `${marker.partition}:${marker.offset}:${marker.index ?? '*'}`}) is behind what this sink applied (${mine.partition}:${mine.offset}:${mine.index}); a failover of the target lost writes; rewinding partition ${run.partition} to offset ${offset}`,
+    );
+  }
 
   /** Reads a marker, following ASK (the key may already sit on the importing node). */
   async readMarker(slot: number, origin: string): Promise<Buffer | null> {
@@ -64,17 +147,17 @@ export class Writer {
   }
 
   /** Applies the runs of one slot lane in order. */
-  async applyLane(runs: SlotRun[]): Promise<ItemOutcome[]> {
-    if (runs.length === 1) return this.applyRun(runs[0]);
+  async applyLane(runs: SlotRun[], ledger?: ApplyLedger): Promise<ItemOutcome[]> {
+    if (runs.length === 1) return this.applyRun(runs[0], ledger);
     const out: ItemOutcome[] = [];
-    for (const run of runs) for (const o of await this.applyRun(run)) out.push(o);
+    for (const run of runs) for (const o of await this.applyRun(run, ledger)) out.push(o);
     return out;
   }
 
-  async applyRun(run: SlotRun): Promise<ItemOutcome[]> {
+  async applyRun(run: SlotRun, ledger?: ApplyLedger): Promise<ItemOutcome[]> {
     let full = false; // counted in onTargetFull while the run waits for memory
     try {
-      return await this.tryRun(run, (waiting) => {
+      return await this.tryRun(run, ledger, (waiting) => {
         if (waiting !== full) this.o.onTargetFull?.(waiting ? 1 : -1);
         full = waiting;
       });
@@ -83,8 +166,9 @@ export class Writer {
     }
   }
 
-  private async tryRun(run: SlotRun, setFull: (waiting: boolean) => void): Promise<ItemOutcome[]> {
+  private async tryRun(run: SlotRun, ledger: ApplyLedger | undefined, setFull: (waiting: boolean) => void): Promise<ItemOutcome[]> {
     const where = new RunPlace(run);
+    const place = { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' };
     let ask: string | undefined;
     let backoff = this.o.backoffMs;
     // OOM retries are not counted against `retries`: a full target waits for memory, however long.
@@ -93,18 +177,37 @@ export class Writer {
       const pending: ApplyItem[] = [];
       try {
         const marker = await this.o.markers.get(run.slot, run.origin);
+        this.checkNotBehind(place, marker);
         for (const item of run.items) {
           if (isApplied(marker, run.partition, item.offset, item.index, where)) skipped.push({ item, status: 'skipped-applied' });
           else pending.push(item);
         }
         if (pending.length === 0) return skipped;
-        const replies = await this.exec(run, pending, ask);
+        const sent = await this.exec(run, pending, ask, marker);
         setFull(false);
+        if (sent.replies === null) {
+          // The guard aborted the block: the marker is not what we read. Nothing ran; re-read it and retry.
+          this.o.onGuardAbort?.();
+          this.o.markers.invalidate(run.slot, run.origin);
+          if (++counted > this.o.retries || this.o.stopping?.()) {
+            throw new TandemError('REDIS_UNAVAILABLE', `${where.text}: the marker kept changing under the sink (${attempt + 1} attempts); is another sink applying this partition?`);
+          }
+          if (attempt === 0 || attempt % 10 === 0) this.o.log.warn({ slot: run.slot, origin: run.origin, attempt }, 'marker changed since it was read (another sink applied, or the target lost writes); nothing ran, re-reading it');
+          continue;
+        }
+        const first = pending[0];
         const last = pending[pending.length - 1];
         this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index });
-        const applied = mapReplies(pending, replies, where);
+        if (this.o.guard) {
+          this.appliedOf(this.last, run.origin)[run.slot] = { partition: run.partition, offset: last.offset, index: last.index };
+          const firsts = this.appliedOf(this.first, run.origin);
+          firsts[run.slot] ??= { partition: run.partition, offset: first.offset, index: first.index };
+        }
+        ledger?.note(sent.node, sent.conn, run);
+        const applied = mapReplies(pending, sent.replies, where);
         return skipped.length === 0 ? applied : skipped.concat(applied);
       } catch (err) {
+        if (err instanceof TargetBehindError) throw err;
         const c = classifyApplyError(err);
         if (c.kind === 'fatal') throw err;
         if (c.kind === 'queue-error') {
@@ -143,11 +246,18 @@ export class Writer {
     }
   }
 
-  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined): Promise<Reply[]> {
-    const pipe = this.o.router.pipe(ask ?? (await this.o.router.master(run.slot)).key);
+  /**
+   * Sends one block; `replies` is null when the guard aborted it (EXEC nil).
+   * `node` and `conn` say where it ran, for the WAIT of makeDurable.
+   */
+  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined, expected: CachedMarker | null): Promise<{ replies: Reply[] | null; node: string; conn: number }> {
+    const node = ask ?? (await this.o.router.master(run.slot)).key;
+    const pipe = this.o.router.pipe(node);
+    const key = markerKey(run.slot, run.origin);
     const last = items[items.length - 1];
-    const marker = ['SET', markerKey(run.slot, run.origin), formatMarkerValue(run.partition, last.offset, last.index)];
-    let size = 64 + commandBytes(marker);
+    const marker = ['SET', key, formatMarkerValue(run.partition, last.offset, last.index)];
+    const guard = this.o.guard === true;
+    let size = 64 + commandBytes(marker) + (guard ? MARKER_GUARD.length + 2 * key.length + 64 : 0);
     let commands = 0;
     for (const item of items) {
       for (const argv of item.commands) {
@@ -156,17 +266,143 @@ export class Writer {
       }
     }
     const out = new RespBuffer(size);
-    // ASKING lets the importing node accept the next commands for the slot;
-    // inside MULTI the flag lasts until EXEC (redis/src/networking.c resetClient).
+    // ASKING lets the importing node accept the next command for the slot;
+    // inside MULTI the flag lasts until EXEC (redis/src/networking.c resetClient),
+    // outside it only for one command, so WATCH and EVAL each get their own.
     // Its own failure shows up as an ASK/MOVED on the transaction below.
+    let prefix = 0;
+    if (guard) {
+      if (ask !== undefined) out.command(['ASKING']);
+      out.command(['WATCH', key]);
+      if (ask !== undefined) out.command(['ASKING']);
+      out.command(['EVAL', MARKER_GUARD, '1', key, expected?.raw ?? '']);
+      prefix += ask !== undefined ? 4 : 2;
+    }
     if (ask !== undefined) out.command(['ASKING']);
+    if (ask !== undefined) prefix++;
     out.command(['MULTI']);
     out.command(marker);
     for (const item of items) for (const argv of item.commands) out.command(argv);
     out.command(['EXEC']);
-    const replies = await pipe.send(out.finish(), commands + 3 + (ask !== undefined ? 1 : 0));
-    return execResult(ask !== undefined ? replies.slice(1) : replies);
+    const sent = await pipe.sendTracked(out.finish(), commands + 3 + prefix);
+    if (!guard) return { replies: execResult(sent.replies.slice(prefix)), node, conn: sent.conn };
+    return { replies: guardedExecResult(sent.replies, ask !== undefined, this.o.log), node, conn: sent.conn };
   }
+
+  /**
+   * WAITs, on every master the batch wrote to, for the replicas that
+   * `durability` asks; resolves once the batch's writes are on them, so its
+   * offsets may be committed. A WAIT that times out is counted, logged and
+   * retried: the batch holds its commit (and its partition) meanwhile, as
+   * long as the master has the replicas to wait for ('auto' stops waiting
+   * when the master's replica is flagged failed: then it commits, counted as
+   * no-replica). When the connection that carried the writes is gone, their
+   * fate is unknown: the markers are read back, and one behind what was
+   * applied rewinds the partition (TargetBehindError).
+   */
+  async makeDurable(ledger: ApplyLedger): Promise<void> {
+    const d = this.o.durability;
+    if (d === undefined || d.replicas === 0 || ledger.masters.size === 0) return;
+    await Promise.all([...ledger.masters].map(([node, m]) => this.durableOn(node, m, d)));
+  }
+
+  private wanted(node: string, d: Durability): number {
+    if (d.replicas !== 'auto') return d.replicas;
+    return Math.min(1, this.o.router.replicaCount?.(node) ?? 0);
+  }
+
+  private async durableOn(node: string, m: NonNullable<ReturnType<ApplyLedger['masters']['get']>>, d: Durability): Promise<void> {
+    let backoff = this.o.backoffMs;
+    for (let attempt = 0; ; attempt++) {
+      const want = this.wanted(node, d);
+      if (want === 0) {
+        this.o.onReplicaWait?.('no-replica');
+        if (!this.unreplicated.has(node)) {
+          this.unreplicated.add(node);
+          this.o.log.warn({ node, attempt }, 'target master has no live replica (sink.waitReplicas auto): its writes are committed without a replica acknowledgement; a failover may lose them, and the sink re-applies them only if it notices the marker behind');
+        }
+        return;
+      }
+      if (this.unreplicated.delete(node)) this.o.log.info({ node, replicas: want }, 'target master has a live replica again: waiting for it before commits');
+      try {
+        if (m.conns.size !== 1) throw new TandemError('REDIS_UNAVAILABLE', `the batch's writes to ${node} went over ${m.conns.size} connections`, { retriable: true });
+        const acked = await this.o.router.pipe(node).wait([...m.conns][0], want, d.timeoutMs);
+        if (acked >= want) {
+          this.o.onReplicaWait?.('acked');
+          return;
+        }
+        this.o.onReplicaWait?.('timeout');
+        if (attempt === 0 || attempt % 10 === 0) {
+          this.o.log.warn({ node, acked, wanted: want, timeoutMs: d.timeoutMs, attempt }, 'target replicas did not acknowledge the batch\'s writes in time; the batch is not committed and waits (a replica down or lagging)');
+        }
+      } catch (err) {
+        if (!(err instanceof TandemError) || err.code !== 'REDIS_UNAVAILABLE') throw err;
+        this.o.onReplicaWait?.('connection-lost');
+        this.o.log.warn({ node, err: err.message }, 'lost the connection that carried the batch\'s writes before replicas acknowledged them; reading the markers back');
+        await this.verify([...m.runs.values()]);
+        return;
+      }
+      if (this.o.stopping?.()) throw new TandemError('REDIS_UNAVAILABLE', `stopping while ${node}'s replicas have not acknowledged the batch; it is not committed`);
+      // 'auto' follows the topology: a replica flagged failed leaves CLUSTER SLOTS.
+      await this.o.router.refresh().catch((err: unknown) => this.o.log.warn({ err: errorMessage(err) }, 'cannot refresh the target slot map'));
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
+    }
+  }
+
+  /** Reads the markers of `runs` back from the target (retrying transient errors) and rewinds when one is behind. */
+  async verify(runs: { slot: number; origin: string; partition: number; topic: string }[]): Promise<void> {
+    const behind: TargetBehindError[] = [];
+    for (const run of runs) {
+      this.o.markers.invalidate(run.slot, run.origin);
+      let backoff = this.o.backoffMs;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.checkNotBehind(run, await this.o.markers.get(run.slot, run.origin));
+          break;
+        } catch (err) {
+          if (err instanceof TargetBehindError) {
+            behind.push(err);
+            break;
+          }
+          const c = classifyApplyError(err);
+          if (c.kind !== 'transient' || attempt >= this.o.retries || this.o.stopping?.()) throw TandemError.wrap('REDIS_UNAVAILABLE', `slot ${run.slot}: cannot read the marker back`, err);
+          this.o.onRetry?.(c.reason);
+          if (c.refresh) await this.o.router.refresh().catch(() => undefined); // the next read fails again and is counted
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
+        }
+      }
+    }
+    if (behind.length > 0) throw TargetBehindError.earliest(behind);
+  }
+}
+
+/**
+ * The outcome of a guarded block from the replies of `WATCH`, `EVAL` (1: the
+ * marker was as expected, 0: it was not and the watch is dirty), `MULTI`,
+ * the queued commands and `EXEC`; `ask` says each is preceded by ASKING's
+ * +OK. Null when EXEC answered nil (nothing ran). A guard that failed while
+ * the transaction ran anyway (never seen: the sink's user lacks +eval, or a
+ * script error) stops the sink: the apply was not checked against the marker.
+ */
+export function guardedExecResult(replies: Reply[], ask: boolean, log?: Pick<Logger, 'warn'>): Reply[] | null {
+  const watch = replies[ask ? 1 : 0];
+  const check = replies[ask ? 3 : 1];
+  const rest = replies.slice(ask ? 5 : 2);
+  const exec = rest[rest.length - 1];
+  if (exec === null) return null;
+  const guardErrors = [watch, check].filter((r): r is Error => r instanceof Error);
+  if (exec instanceof Error) (exec as Error & { previousErrors?: Error[] }).previousErrors = guardErrors.concat(rest.slice(1, -1).filter((r): r is Error => r instanceof Error));
+  const result = execResult(rest);
+  if (guardErrors.length > 0) {
+    const message = guardErrors.map((e) => e.message).join('; ');
+    if (transientReason(message) === undefined) {
+      throw new TandemError('TARGET_REJECTED', `the marker check failed (${message}) but the transaction ran: give the sink's Redis user +watch and +eval (docs/security.md)`);
+    }
+    log?.warn({ err: message }, 'the marker check was refused (transient) but the transaction ran; this block was not checked against a concurrent applier');
+  }
+  return result;
 }
 
 /**

@@ -153,6 +153,16 @@ export class SinkConsumer {
     });
   }
 
+  /**
+   * Makes the next fetch of a partition start at `offset` (kafkajs marks the
+   * partition's batches in flight stale). Used to re-apply events a target
+   * failover lost; offsets past it are committed again as the partition is
+   * re-read.
+   */
+  seek(topic: string, partition: number, offset: bigint): void {
+    this.consumer?.seek({ topic, partition, offset: offset.toString() });
+  }
+
   /** Stops fetching, waits for the batch in flight (applied and committed), leaves the group. */
   async stop(): Promise<void> {
     const c = this.consumer;

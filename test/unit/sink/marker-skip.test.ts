@@ -33,18 +33,22 @@ describe('marker skip logic', () => {
       reads.push(`${slot}/${origin}`);
       return slot === 1 ? Buffer.from('3:41:2') : null;
     });
-    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 41n, index: 2 });
-    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 41n, index: 2 });
+    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 41n, index: 2, raw: '3:41:2' });
+    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 41n, index: 2, raw: '3:41:2' });
     expect(await cache.get(2, 'a')).toBeNull();
     expect(await cache.get(2, 'a')).toBeNull();
     expect(reads).toEqual(['1/a', '2/a']);
     cache.set(1, 'a', { partition: 3, offset: 50n, index: 0 });
-    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 50n, index: 0 });
+    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 50n, index: 0, raw: '3:50:0' });
     cache.invalidate(1, 'a');
-    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 41n, index: 2 });
+    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 41n, index: 2, raw: '3:41:2' });
     cache.clear();
     await cache.get(2, 'a');
     expect(reads).toEqual(['1/a', '2/a', '1/a', '2/a']);
+  });
+  test('the cache keeps a marker\'s exact text (the guard compares it on the server): a value without an index stays one', async () => {
+    const cache = new MarkerCache(async () => Buffer.from('3:41'));
+    expect(await cache.get(1, 'a')).toEqual({ partition: 3, offset: 41n, raw: '3:41' });
   });
   test('a malformed marker is an error, never "no marker"', async () => {
     const cache = new MarkerCache(async () => 'garbage');
