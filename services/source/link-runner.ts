@@ -257,7 +257,10 @@ export class LinkRunner implements GuardedLink {
         this.o.log.warn({ link: this.name, err: errorMessage(err) }, 'cannot re-read the topology; retrying the last known master');
         return 'follow';
       }
-      shard = view.shards.find((s) => [s.master, ...s.replicas].some((n) => this.followed.has(n.id))) ?? (await this.heirOf(view.shards));
+      const member = (s: Shard) => [s.master, ...s.replicas].some((n) => this.followed.has(n.id));
+      // A live master of our shard, else one carrying on our history, else our failed master itself (wait
+      // for its failover: Redis 7.0 lists a failed master in a shard of its own, without its replicas).
+      shard = view.shards.find((s) => member(s) && s.master.health === 'online') ?? (await this.heirOf(view.shards)) ?? view.shards.find(member);
     }
     if (this.endReason !== undefined) return this.endReason;
     if (shard === undefined) return 'follow';
@@ -424,6 +427,8 @@ export class LinkRunner implements GuardedLink {
       const kept = commands.filter((c) => !isRestoreAsking(c.argv));
       this.o.metrics.migratedKeys.inc({ link: this.name, direction: 'in' }, commands.length - kept.length);
       commands = kept;
+      // A reshard is on: a hint to re-read the topology now rather than at the next period.
+      this.o.tracker.refresh().catch(() => undefined);
     }
     const deletions = this.serverDeletions(commands);
     let rest = deletions?.rest ?? commands;
@@ -458,6 +463,7 @@ export class LinkRunner implements GuardedLink {
    */
   private async withoutMigrationDeletions(commands: ReplicatedCommand[], own: OwnSlots): Promise<ReplicatedCommand[]> {
     const out: ReplicatedCommand[] = [];
+    let changed = false;
     for (const c of commands) {
       if (!isDeletion(c.argv) || c.argv.length < 2) {
         out.push(c);
@@ -470,10 +476,11 @@ export class LinkRunner implements GuardedLink {
         out.push(c);
         continue;
       }
+      changed = true;
       this.o.metrics.migratedKeys.inc({ link: this.name, direction: 'out' }, n);
       if (n < keys.length) out.push({ ...c, argv: [c.argv[0], ...keys.filter((_, i) => !moved[i])] });
     }
-    return out;
+    return changed ? out : commands;
   }
 
   /** The DEL/UNLINKs among `commands` that the master made itself (expiry, eviction), or undefined when there are none. */

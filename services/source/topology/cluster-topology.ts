@@ -62,9 +62,11 @@ export function parseClusterShards(reply: Reply[], opts: { tls?: boolean; withou
         replicationOffset: f.has('replication-offset') ? Number(f.get('replication-offset')) : undefined,
       } satisfies ClusterNode;
     });
-    const master = nodes.find((n) => n.role === 'master' && n.health !== 'fail');
-    // A shard with no slots and no live master (e.g. a failed master's leftovers) carries no data.
-    // `withoutSlots` keeps masters that own no slot yet (just added) or any more (drained).
+    // `withoutSlots` is the source's full picture: it also keeps masters that own no slot yet (just
+    // added) or any more (drained), and a shard whose master failed and is not replaced yet (its
+    // link must wait for the failover, not end: the master is still a member of the cluster).
+    const master = nodes.find((n) => n.role === 'master' && n.health !== 'fail') ?? (opts.withoutSlots ? nodes.find((n) => n.role === 'master') : undefined);
+    // Otherwise a shard with no slots or no live master (e.g. a failed master's leftovers) carries no data.
     if (master && (slots.length > 0 || opts.withoutSlots)) shards.push({ master, replicas: nodes.filter((n) => n !== master), slots });
   }
   return shards;

@@ -52,6 +52,7 @@ export class TopologyTracker {
   readonly handoffs = new Map<number, Handoff>();
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<TopologyView> | undefined;
+  private queued: Promise<TopologyView> | undefined;
   private failures = 0;
   /** Called after every read that succeeded (the source links new masters here). */
   onRefresh: ((view: TopologyView) => void) | undefined;
@@ -86,7 +87,17 @@ export class TopologyTracker {
    * answered with a picture older than the hint).
    */
   refresh(): Promise<TopologyView> {
-    if (this.reading) return this.reading.then(() => this.refresh());
+    if (this.reading) {
+      // One read queued behind the running one serves every hint made meanwhile.
+      this.queued ??= this.reading.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        this.queued = undefined;
+        return this.refresh();
+      });
+      return this.queued;
+    }
     this.reading = this.read().finally(() => {
       this.reading = undefined;
     });

@@ -8,7 +8,7 @@ import { parseClusterShards } from '../../../../services/source/topology/cluster
  * Redis 7.0.15 cluster of two masters, each with a plaintext port (25700,
  * 25710) and a TLS port (25701, 25711), `tls-cluster yes`.
  */
-function reply(): unknown[] {
+function reply(file = 'cluster-shards-tls-port.resp'): unknown[] {
   let out: unknown[] = [];
   const parser = new RedisParser({
     returnReply: (r: unknown) => {
@@ -18,7 +18,7 @@ function reply(): unknown[] {
       throw e;
     },
   });
-  parser.execute(readFileSync(join(__dirname, 'cluster-shards-tls-port.resp')));
+  parser.execute(readFileSync(join(__dirname, file)));
   return out;
 }
 
@@ -34,5 +34,20 @@ describe('parseClusterShards', () => {
   test('a TLS client connects to each master on its tls-port', () => {
     const shards = parseClusterShards(reply() as never, { tls: true });
     expect(shards.map((s) => s.master.port)).toEqual([25711, 25701]);
+  });
+
+  /**
+   * `cluster-shards-failed-master.resp`: CLUSTER SHARDS of a real Redis 7.0.15
+   * cluster (3 masters, 3 replicas) just after master 16001 was shut down:
+   * marked failed, its replica (16005) not promoted.
+   */
+  test('the source keeps a shard whose master failed and is not replaced yet, so its link waits instead of ending', () => {
+    const all = parseClusterShards(reply('cluster-shards-failed-master.resp') as never, { withoutSlots: true });
+    const failed = all.find((s) => s.master.port === 16001);
+    expect(failed?.master.health).toBe('fail');
+    expect(failed?.slots).toEqual([[0, 5460]]);
+    expect(failed?.replicas.map((r) => r.port)).toEqual([16005]);
+    // Readers that only want shards they can read from leave it out.
+    expect(parseClusterShards(reply('cluster-shards-failed-master.resp') as never).map((s) => s.master.port).sort()).toEqual([16002, 16003]);
   });
 });
