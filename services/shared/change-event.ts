@@ -31,7 +31,22 @@ export interface ChangeEvent {
   seq: number;
   flags: string[];
   dedupeKey: string | null;
+  /**
+   * Format v3: the version vector of the event's slot at capture, peer DC ->
+   * address of the last event of that peer applied in the slot (a marker
+   * value, `partition:offset:index`); a peer it does not name had nothing
+   * applied there (STAMP_NONE says the same). Null or absent when
+   * the source did not know it, or for events that are not local keyed
+   * writes (docs/events.md "Stamps"). Optional in the type: the schema's
+   * default (null) fills it on encode.
+   */
+  stamp?: SlotStamp | null;
 }
+
+/** Peer DC -> the marker value of that peer in the event's slot (absent, or STAMP_NONE: nothing applied). */
+export type SlotStamp = Record<string, string>;
+/** A stamp entry saying that nothing of that peer had been applied in the slot (readers accept it; the source omits the peer instead). */
+export const STAMP_NONE = '';
 
 /** Values of ChangeEvent.flags. Strings on the wire, so adding one needs no schema change. */
 export const EVENT_FLAGS = {

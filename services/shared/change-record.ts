@@ -133,7 +133,7 @@ export function decodeChangeRecord(buf: Buffer): ChangeEvent[] {
     throw decodeError(`bad magic byte 0x${buf[0].toString(16).padStart(2, '0')}, expected 0x54 ('T'): not a Tandem record`);
   }
   const version = buf[1];
-  if (version === 1) return [decodeChangeEvent(buf)];
+  if (version === 1) return [{ ...decodeChangeEvent(buf), stamp: null }]; // v1 had no stamp: unknown
   const reader = schemaType(CHANGE_BATCH, CHANGE_BATCH_VERSION);
   let batch: { events: ChangeEvent[] };
   try {

@@ -18,9 +18,13 @@ export const CHANGE_EVENT = 'change-event';
 /** The single-event format of version 1 records. Readers accept every version present in schemas/. */
 export const CHANGE_EVENT_VERSION = 1;
 
-/** The batch record (change-record.ts): the format this build writes. */
+/**
+ * The batch record (change-record.ts): the format this build writes. v3 adds
+ * the event's `stamp` (conflict detection, docs/events.md "Stamps"); v2
+ * records are still read (resolved, stamp null).
+ */
 export const CHANGE_BATCH = 'change-batch';
-export const CHANGE_BATCH_VERSION = 2;
+export const CHANGE_BATCH_VERSION = 3;
 
 /** A schema as avsc takes it (avsc does not export its Schema type). */
 export type AvroSchema = Parameters<typeof Type.forSchema>[0];

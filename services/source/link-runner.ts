@@ -399,11 +399,13 @@ export class LinkRunner implements GuardedLink {
     this.link = link;
     link.on('state', (s: ReplicaLinkState) => {
       this.setState(s);
+      if (s === 'streaming') this.o.builder.linkStreaming(this.master.id);
       if (s === 'streaming') onStreaming();
     });
     link.on('fullresync', (info: { replid: string; offset: number; reason: string }) => {
       this.o.metrics.fullResyncs.inc({ link: this.name, reason: info.reason });
       this.lastFullResync = { at: Date.now(), reason: info.reason, replid: info.replid };
+      this.o.builder.forgetVectors(this.master.id); // markers written in the gap were never read: stamps unknown until primed again
       this.o.log.warn({ link: this.name, ...info }, 'FULL RESYNC: the master sends its whole dataset; snapshot events follow');
     });
     link.on('continue', (info: { replid: string; offset: number; replidChanged: boolean }) => {

@@ -63,6 +63,8 @@ export function sourceMetrics(registry: Registry) {
       labelNames: ['result'],
       registers,
     }),
+    stampKnownSlots: new Gauge({ name: 'tandem_source_stamp_known_slots', help: 'slots whose version vector is known, so their local events carry a stamp (conflict detection); the others are stamped unknown', registers }),
+    vectorPrimes: new Counter({ name: 'tandem_source_vector_primes_total', help: 'reads of a master\'s anti-loop markers to learn its slots\' version vectors, per result: ok, failed (retried)', labelNames: ['result'], registers }),
     links: new Gauge({ name: 'tandem_source_links', help: 'replica links running: one per master of the cluster', registers }),
     linksEnded: new Counter({ name: 'tandem_source_links_ended_total', help: 'links ended while the source runs, per reason: gone (master removed from the cluster), duplicate', labelNames: ['reason'], registers }),
     anomalies: new Counter({ name: 'tandem_source_anomalies_total', help: 'events published with a warning: cross-slot-transaction, reserved-key-write, unknown-command, keyless-command', labelNames: ['code'], registers }),

@@ -1,12 +1,15 @@
 import type { RedisOptions } from 'ioredis';
 import { connectNode, parseSeeds, redisOptionsOf } from '../shared/redis-connect';
 import type { Registry } from 'prom-client';
+import type { Kafka } from 'kafkajs';
 import { TandemError, errorMessage } from '../shared/errors';
 import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client';
 import type { Logger } from '../shared/logger';
 import { changesMaxMessageBytes, changesPartitions } from '../shared/topics';
 import { CommandTable } from '../commands/command-table';
 import { EventBuilder } from './commands/event-builder';
+import { SlotVectors } from './commands/slot-vectors';
+import { readVectorPrime } from './replication/vector-primer';
 import { OncePerClusterFilter } from './commands/once-per-cluster';
 import type { SourceConfig } from './config';
 import { loadCheckpointTopic, parseReplIds } from '../shared/checkpoint';
@@ -31,6 +34,9 @@ const CHUNK_EVENT_OVERHEAD = 64 * 1024;
  * source with the same transactional id and aborts its open transaction; only
  * then are the checkpoints read, so they are final.
  */
+/** Wait before a failed marker read (vector prime) is tried again. */
+const PRIME_RETRY_MS = 5000;
+
 export class SourceService {
   private publisher: ChangePublisher | undefined;
   private runners: LinkRunner[] = [];
@@ -150,9 +156,12 @@ export class SourceService {
     if (firstMasters.length === 0) throw new TandemError('REDIS_UNAVAILABLE', `the cluster at ${config.redis.nodes.join(',')} has no master serving slots`);
     const commands = await readCommandTable(firstMasters[0].master, redisOptions);
 
+    const vectors = new SlotVectors();
     const builder = new EventBuilder({
       localDc: config.dc,
       commands,
+      vectors,
+      onPrimeNeeded: (nodeId) => void this.primeVectors(kafka, vectors, nodeId),
       publish: config.source.publish,
       onWarning: (w) => {
         m.anomalies.inc({ code: w.code });
@@ -213,6 +222,7 @@ export class SourceService {
     const publisherWatch = new Promise<void>((_, reject) => {
       const t = setInterval(() => {
         syncBuilderCounters();
+        m.stampKnownSlots.set(vectors.knownSlots);
         m.bufferedBytes.set(this.publisher?.bufferedBytes ?? 0);
         const f = this.publisher?.failure;
         if (f && f.code !== 'INTERNAL') {
@@ -230,6 +240,39 @@ export class SourceService {
   }
 
   private onStopped: () => void = () => undefined;
+
+  /**
+   * Reads a master's markers so its slots' events get stamps again
+   * (vector-primer.ts): at a link's first item, and after a full resync. The
+   * peers are the DCs with a changes topic; a DC added later is stamped from
+   * the next prime on (a source restart, or a full resync). A failure is
+   * retried with the node's next item after PRIME_RETRY_MS; meanwhile stamps
+   * stay unknown.
+   */
+  private async primeVectors(kafka: Kafka, vectors: SlotVectors, nodeId: string): Promise<void> {
+    const { config, log, metrics: m } = this;
+    try {
+      const node = this.tracker?.view?.nodes.get(nodeId);
+      if (node === undefined) throw new TandemError('REDIS_UNAVAILABLE', `node ${nodeId} is not in the topology`, { retriable: true });
+      const admin = kafka.admin();
+      let topics: string[];
+      await admin.connect();
+      try {
+        topics = await admin.listTopics();
+      } finally {
+        await admin.disconnect();
+      }
+      const peers = topics.map((t) => /^tandem\.([A-Za-z0-9_-]{1,64})\.changes$/.exec(t)?.[1]).filter((dc): dc is string => dc !== undefined && dc !== config.dc).sort();
+      const prime = await readVectorPrime(node, peers, this.redisOptions);
+      vectors.primed(prime);
+      m.vectorPrimes.inc({ result: 'ok' });
+      log.info({ node: nodeId, slots: prime.slots.length, peers, offset: prime.offset }, 'read the markers of a master: its local events are stamped from the offset on');
+    } catch (err) {
+      m.vectorPrimes.inc({ result: 'failed' });
+      log.warn({ node: nodeId, err: errorMessage(err) }, `cannot read the markers of a master; its events stay stamped unknown, retry in ${PRIME_RETRY_MS} ms`);
+      setTimeout(() => vectors.primeFailed(nodeId), PRIME_RETRY_MS).unref();
+    }
+  }
 
   /**
    * One link per master the topology shows, with or without slots: a master

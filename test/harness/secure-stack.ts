@@ -38,7 +38,7 @@ export const PASSWORDS = {
 /** The ACL rules (after `user <name> on >password`) of the least-privilege users, as docs/security.md gives them. */
 export const SOURCE_ACL = [
   '%R~*', 'resetchannels', '&__keyevent@*__:expired', '&__keyevent@*__:evicted', '-@all',
-  '+psync', '+replconf', '+ping', '+cluster|shards', '+cluster|nodes', '+command', '+info', '+psubscribe', '+config|get', '+asking', '+exists',
+  '+psync', '+replconf', '+ping', '+cluster|shards', '+cluster|nodes', '+command', '+info', '+psubscribe', '+config|get', '+asking', '+exists', '(+get', '~__tandem:*)',
 ];
 export const SINK_ACL = [
   '~*', 'resetchannels', '-@all',

@@ -20,6 +20,9 @@
  *   counted; the sink refuses it.
  * - Keyless commands follow policy.ts; those without a row become `control`
  *   events in slot -1 and are counted.
+ * - Stamps (docs/events.md "Stamps"): every keyed event of local origin
+ *   carries its slot's version vector (slot-vectors.ts), built from the
+ *   markers this builder reads; null while the slot's vector is unknown.
  */
 import { EVENT_FLAGS, NO_SLOT, type ChangeEvent, type EventKind } from '../../shared/change-event';
 import { TandemError } from '../../shared/errors';
@@ -28,6 +31,7 @@ import { keySlot } from '../../shared/slot';
 import type { CommandTable } from '../../commands/command-table';
 import { argIs } from '../../commands/native-getkeys';
 import { effectiveAction, isTransactionFrame, policyFor, type PolicyOptions } from './policy';
+import type { SlotVectors } from './slot-vectors';
 import { dedupeKeyOf, snapshotCommandsEvent, snapshotEvent, type EventStamp } from './snapshot-events';
 import type { CommandItem, LinkContext, StreamItem, TransactionItem } from './stream-items';
 
@@ -47,6 +51,10 @@ export interface EventBuilderOptions extends PolicyOptions {
   now?: () => number;
   /** every counted anomaly; the caller logs it (rate-limited) */
   onWarning?: (warning: BuilderWarning) => void;
+  /** The version vectors that stamp local events; without it every stamp is null. */
+  vectors?: SlotVectors;
+  /** A node's vectors are unknown and no prime of it is under way: start one (vector-primer.ts). */
+  onPrimeNeeded?: (nodeId: string) => void;
 }
 
 /** Monotonic counts for metrics; the caller exports them. */
@@ -97,6 +105,16 @@ export class EventBuilder {
     this.now = opts.now ?? Date.now;
   }
 
+  /** A link to the node streams: read its markers now rather than at its first item (slot-vectors.ts). */
+  linkStreaming(nodeId: string): void {
+    if (this.opts.vectors?.needsPrime(nodeId)) this.opts.onPrimeNeeded?.(nodeId);
+  }
+
+  /** A full resync of the node: its slots' vectors are unknown until primed again (slot-vectors.ts). */
+  forgetVectors(nodeId: string): void {
+    this.opts.vectors?.forgetNode(nodeId);
+  }
+
   /** Swap in a re-read COMMAND table (after MODULE LOAD, or when unknownCommands grows). */
   setCommandTable(table: CommandTable): void {
     this.table = table;
@@ -104,6 +122,11 @@ export class EventBuilder {
 
   build(item: StreamItem, link: LinkContext): ChangeEvent[] {
     const stamp: EventStamp = { source: this.opts.localDc, link, offset: item.offset, capturedAt: this.now() };
+    const vectors = this.opts.vectors;
+    if (vectors !== undefined && (item.type === 'command' || item.type === 'transaction')) {
+      if (vectors.needsPrime(link.nodeId)) this.opts.onPrimeNeeded?.(link.nodeId);
+      vectors.advance(link.nodeId, item.offset);
+    }
     let events: ChangeEvent[];
     switch (item.type) {
       case 'command':
@@ -125,7 +148,14 @@ export class EventBuilder {
         break;
     }
     for (const e of events) {
-      if (e.kind === 'marker') this.counters.markers++;
+      if (e.kind === 'marker') {
+        this.counters.markers++;
+        const argv = e.commands[0];
+        if (vectors !== undefined && argv?.length === 3) vectors.onMarker(e.slot, e.origin, argv[2]);
+      }
+      // Only a local client's keyed write is judged against peers' writes (docs/sink.md "Conflicts").
+      const local = e.origin === this.opts.localDc && e.slot !== NO_SLOT && (e.kind === 'command' || e.kind === 'transaction');
+      e.stamp = local && vectors !== undefined ? vectors.stamp(e.slot) : null;
       if (e.flags.includes(EVENT_FLAGS.reservedKey)) this.counters.reservedKeyWrites++;
     }
     this.counters.events += events.length;

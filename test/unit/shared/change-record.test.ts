@@ -1,5 +1,5 @@
 import { Type } from 'avsc';
-import { changeEventHeaders, encodeChangeEvent, type ChangeEvent } from '../../../services/shared/change-event';
+import { changeEventHeaders, encodeChangeEvent, STAMP_NONE, type ChangeEvent } from '../../../services/shared/change-event';
 import {
   changeRecordHeaders,
   decodeChangeRecord,
@@ -18,13 +18,13 @@ function event(over: Partial<ChangeEvent> = {}): ChangeEvent {
     origin: 'a', source: 'a', kind: 'command', slot: 866, db: 0,
     commands: [[b('SET'), b('{k}:1'), Buffer.from([0x00, 0xff, 0x0d, 0x0a])]],
     replId: '8d2e8fa5a3c7b8ba4cb5a8b7e3a0b1f2c3d4e5f6', replOffset: 2 ** 40 + 3, nodeId: 'n1',
-    capturedAt: 1_732_540_000_123, seq: 0, flags: [], dedupeKey: null, ...over,
+    capturedAt: 1_732_540_000_123, seq: 0, flags: [], dedupeKey: null, stamp: null, ...over,
   };
 }
 
 const plain = (e: ChangeEvent) => ({ ...e, commands: e.commands.map((argv) => argv.map((a) => a.toString('hex'))) });
 
-describe('change record format v2: a batch of events per Kafka record', () => {
+describe('change record format v3: a batch of events per Kafka record', () => {
   test('round-trips a run of events in order, each with its own origin, kind, slot, time and position', () => {
     const events = [
       event(),
@@ -76,9 +76,9 @@ describe('change record format v2: a batch of events per Kafka record', () => {
   test('headers summarise the record: format version, count, origins and kinds present, source', () => {
     const events = [event(), event({ origin: 'b', kind: 'marker' }), event({ origin: 'b', kind: 'transaction' }), event()];
     const headers = changeRecordHeaders(events);
-    expect(headers).toEqual({ 'format-version': '2', count: '4', origins: 'a,b', kinds: 'command,marker,transaction', source: 'a' });
+    expect(headers).toEqual({ 'format-version': '3', count: '4', origins: 'a,b', kinds: 'command,marker,transaction', source: 'a' });
     const consumed = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Buffer.from(v)]));
-    expect(readRecordHeaders(consumed)).toEqual({ formatVersion: 2, count: 4, origins: ['a', 'b'], kinds: ['command', 'marker', 'transaction'], source: 'a' });
+    expect(readRecordHeaders(consumed)).toEqual({ formatVersion: 3, count: 4, origins: ['a', 'b'], kinds: ['command', 'marker', 'transaction'], source: 'a' });
   });
 
   test('v1 headers read as a summary of one event; malformed headers are decode errors', () => {
@@ -88,14 +88,36 @@ describe('change record format v2: a batch of events per Kafka record', () => {
     expect(() => readRecordHeaders({ count: '-1' })).toThrow(expect.objectContaining({ code: 'EVENT_DECODE' }));
   });
 
-  test('a reader on a newer batch schema (an added field with a default) reads v2 records', () => {
-    const v2 = loadSchema(CHANGE_BATCH, 2) as { fields: { type: { items: { fields: unknown[] } } }[] };
-    const next = JSON.parse(JSON.stringify(v2)) as typeof v2;
-    next.fields[0].type.items.fields.push({ name: 'stamp', type: ['null', 'string'], default: null });
+  test('a reader on a newer batch schema (an added field with a default) reads v3 records', () => {
+    const v3 = loadSchema(CHANGE_BATCH, 3) as { fields: { type: { items: { fields: unknown[] } } }[] };
+    const next = JSON.parse(JSON.stringify(v3)) as typeof v3;
+    next.fields[0].type.items.fields.push({ name: 'later', type: ['null', 'string'], default: null });
     const reader = Type.forSchema(next as never);
-    const written = encodeChangeRecord([event(), event({ seq: 1 })]).subarray(2);
-    const read = reader.fromBuffer(written, reader.createResolver(schemaType(CHANGE_BATCH, 2))) as { events: (ChangeEvent & { stamp: null })[] };
-    expect(read.events.map((e) => [e.seq, e.stamp])).toEqual([[0, null], [1, null]]);
+    const written = encodeChangeRecord([event({ stamp: { b: '3:10:0' } }), event({ seq: 1 })]).subarray(2);
+    const read = reader.fromBuffer(written, reader.createResolver(schemaType(CHANGE_BATCH, 3))) as { events: (ChangeEvent & { later: null })[] };
+    expect(read.events.map((e) => [e.seq, e.stamp, e.later])).toEqual([[0, { b: '3:10:0' }, null], [1, null, null]]);
+  });
+});
+
+describe('format v3: stamps (the slot\'s version vector) on events', () => {
+  test('a stamp round-trips: peer -> marker value, "" for none; an event without one reads as null', () => {
+    const events = [event({ stamp: { b: '3:10:0', c: STAMP_NONE } }), event({ seq: 1, stamp: null }), event({ seq: 2 })];
+    expect(decodeChangeRecord(encodeChangeRecord(events)).map((e) => e.stamp)).toEqual([{ b: '3:10:0', c: '' }, null, null]);
+  });
+
+  test('records written in format v2 (no stamp field) are read by this reader, with stamp null', () => {
+    const v2 = schemaType(CHANGE_BATCH, 2);
+    const events = [event(), event({ kind: 'expiry', seq: 1, commands: [[b('DEL'), b('{k}:ttl')]] })];
+    const value = Buffer.concat([Buffer.from([0x54, 2]), v2.toBuffer({ events: events.map(({ stamp: _s, ...e }) => e) })]);
+    const read = decodeChangeRecord(value);
+    expect(read.map((e) => [e.kind, e.seq, e.stamp])).toEqual([['command', 0, null], ['expiry', 1, null]]);
+    expect(read.map(plain)).toEqual(events.map(plain));
+  });
+
+  test('v2 headers (format-version 2) still summarise a record', () => {
+    expect(readRecordHeaders({ 'format-version': '2', count: '1', origins: 'a', kinds: 'command', source: 'a' })).toEqual({
+      formatVersion: 2, count: 1, origins: ['a'], kinds: ['command'], source: 'a',
+    });
   });
 });
 

@@ -1,4 +1,6 @@
 import { decodeChangeEvent, encodeChangeEvent, type ChangeEvent } from '../../../../services/shared/change-event';
+import { decodeChangeRecord, encodeChangeRecord } from '../../../../services/shared/change-record';
+import { SlotVectors, type VectorPrime } from '../../../../services/source/commands/slot-vectors';
 import { markerKey } from '../../../../services/shared/marker';
 import { keySlot } from '../../../../services/shared/slot';
 import { CommandTable } from '../../../../services/commands/command-table';
@@ -28,7 +30,7 @@ describe('keyed commands', () => {
     expect(rest).toEqual([]);
     expect(e).toEqual({
       origin: 'b', source: 'b', kind: 'command', slot: keySlot('user:1'), db: 0, commands: [argvOf('SET', 'user:1', 'v')],
-      replId: 'replid-1', replOffset: 100, nodeId: 'node-1', capturedAt: NOW, seq: 0, flags: [], dedupeKey: null,
+      replId: 'replid-1', replOffset: 100, nodeId: 'node-1', capturedAt: NOW, seq: 0, flags: [], dedupeKey: null, stamp: null,
     });
   });
 
@@ -228,10 +230,11 @@ describe('snapshot events', () => {
 });
 
 describe('built events survive the wire', () => {
-  it('encode and decode unchanged', () => {
+  it('encode and decode unchanged (v1 events, which have no stamp, and the current record format)', () => {
     const { builder } = setup();
     const events = builder.build(tx(['SET', markerKey(keySlot('{u}'), 'a'), '1:1'], ['SET', '{u}k', Buffer.from([0, 255]).toString('latin1')]), link);
-    for (const e of events) expect({ ...decodeChangeEvent(encodeChangeEvent(e)) }).toEqual(e);
+    for (const { stamp: _s, ...e } of events) expect({ ...decodeChangeEvent(encodeChangeEvent(e)) }).toEqual(e);
+    expect(decodeChangeRecord(encodeChangeRecord(events))).toEqual(events);
   });
 });
 
@@ -255,5 +258,93 @@ describe('items from the link and the RDB parser', () => {
     expect([key.expireAt, key.idleSeconds, key.offset]).toEqual([0, 3, 4000]);
     const [fn] = setup().builder.build(itemFromRdbFunction({ kind: 'function', code: Buffer.from('#!lua name=x\n') }, 4000), link);
     expect([fn.kind, fn.slot, fn.flags, text(fn)[0].slice(0, 3)]).toEqual(['control', -1, ['once-per-cluster'], ['FUNCTION', 'LOAD', 'REPLACE']]);
+  });
+});
+
+describe('stamps: the slot\'s version vector on local events (docs/events.md "Stamps")', () => {
+  const slot = keySlot('{u}');
+  const other = keySlot('{v}');
+  const item = (offset: number, ...commands: string[][]): StreamItem =>
+    commands.length === 1 ? { type: 'command', db: 0, argv: argvOf(...commands[0]), offset } : { type: 'transaction', db: 0, commands: commands.map((c) => argvOf(...c)), offset };
+  const prime = (offset: number, markers: [number, string, string][] = []): VectorPrime => {
+    const m = new Map<number, Map<string, string>>();
+    for (const [s, peer, v] of markers) m.set(s, (m.get(s) ?? new Map<string, string>()).set(peer, v));
+    return { nodeId: 'node-1', offset, slots: [slot, other], peers: ['a', 'c'], markers: m };
+  };
+  function primedSetup(): { builder: EventBuilder; vectors: SlotVectors; asked: string[] } {
+    const vectors = new SlotVectors();
+    const asked: string[] = [];
+    const { builder } = setup({ vectors, onPrimeNeeded: (n) => asked.push(n) });
+    return { builder, vectors, asked };
+  }
+
+  it('is unknown (null) until a prime of the node lands, and the prime is asked for once; known: the peers with a marker', () => {
+    const { builder, vectors, asked } = primedSetup();
+    expect(builder.build(item(100, ['SET', '{u}k', '1']), link)[0].stamp).toBeNull();
+    expect(builder.build(item(110, ['SET', '{u}k', '2']), link)[0].stamp).toBeNull();
+    expect(asked).toEqual(['node-1']);
+    vectors.primed(prime(150, [[slot, 'a', '3:40:2']]));
+    // An item at or before the prime's offset may precede the markers read: still unknown.
+    expect(builder.build(item(150, ['SET', '{u}k', '3']), link)[0].stamp).toBeNull();
+    expect(builder.build(item(160, ['SET', '{u}k', '4']), link)[0].stamp).toEqual({ a: '3:40:2' });
+    // Known and empty: nothing of any peer applied in that slot.
+    expect(builder.build(item(170, ['SET', '{v}k', '4']), link)[0].stamp).toEqual({});
+    expect(vectors.knownSlots).toBe(2);
+  });
+
+  it('follows the markers the stream shows; the max of stream and prime wins (markers only move forward)', () => {
+    const { builder, vectors } = primedSetup();
+    builder.build(item(100, ['SET', '{u}x', '1']), link);
+    // Read in the stream before the prime's offset, older than what the prime read: the prime's value stands.
+    builder.build(item(120, ['SET', markerKey(slot, 'a'), '3:39:0'], ['SET', '{u}a', '1']), link);
+    // Newer than the prime: it stands.
+    builder.build(item(130, ['SET', markerKey(slot, 'c'), '7:5:0'], ['SET', '{u}c', '1']), link);
+    vectors.primed(prime(140, [[slot, 'a', '3:40:2'], [slot, 'c', '7:4:9']]));
+    expect(builder.build(item(141, ['SET', '{u}k', '1']), link)[0].stamp).toEqual({ a: '3:40:2', c: '7:5:0' });
+    const events = builder.build(item(150, ['SET', markerKey(slot, 'a'), '3:41:0'], ['INCR', '{u}n']), link);
+    // A peer the prime did not ask about (its topic is newer) is learnt from the stream.
+    builder.build(item(155, ['SET', markerKey(slot, 'd'), '0:9:1'], ['SET', '{u}d', '1']), link);
+    expect(events.map((e) => [e.kind, e.origin, e.stamp])).toEqual([['marker', 'a', null], ['command', 'a', null]]);
+    expect(builder.build(item(156, ['DEL', '{u}k']), link)[0].stamp).toEqual({ a: '3:41:0', c: '7:5:0', d: '0:9:1' });
+  });
+
+  it('a full resync forgets the node\'s slots until a new prime lands past its offset', () => {
+    const { builder, vectors, asked } = primedSetup();
+    builder.build(item(100, ['SET', '{u}x', '1']), link);
+    vectors.primed(prime(100));
+    expect(builder.build(item(101, ['SET', '{u}k', '1']), link)[0].stamp).toEqual({});
+    builder.forgetVectors('node-1');
+    expect(vectors.knownSlots).toBe(0);
+    expect(builder.build(item(200, ['SET', '{u}k', '2']), link)[0].stamp).toBeNull();
+    expect(asked).toEqual(['node-1', 'node-1']);
+    vectors.primed(prime(210));
+    expect(builder.build(item(211, ['SET', '{u}k', '3']), link)[0].stamp).toEqual({});
+  });
+
+  it('a failed prime is asked for again only after primeFailed', () => {
+    const { builder, vectors, asked } = primedSetup();
+    builder.build(item(100, ['SET', '{u}x', '1']), link);
+    builder.build(item(101, ['SET', '{u}x', '1']), link);
+    vectors.primeFailed('node-1');
+    builder.build(item(102, ['SET', '{u}x', '1']), link);
+    expect(asked).toEqual(['node-1', 'node-1']);
+  });
+
+  it('only local keyed writes carry a stamp: not control, snapshot or marker events, nor peers\' writes', () => {
+    const { builder, vectors } = primedSetup();
+    builder.build(item(100, ['SET', '{u}x', '1']), link);
+    vectors.primed(prime(100));
+    expect(builder.build(item(101, ['FLUSHALL']), link)[0].stamp).toBeNull();
+    expect(builder.build({ type: 'snapshot', db: 0, key: Buffer.from('{u}s'), payload: Buffer.from('x'), expireAt: 0, offset: 5 }, link)[0].stamp).toBeNull();
+    expect(builder.build(item(102, ['SET', '{u}k', '1'], ['INCR', '{u}n']), link)[0].stamp).toEqual({});
+  });
+
+  it('a legacy marker value without an index stamps as partition:offset (it covers its whole record)', () => {
+    const v = new SlotVectors();
+    v.onMarker(slot, 'a', '2:7');
+    v.onMarker(slot, 'a', '2:7:3'); // inside the same record: not later than the whole record
+    v.primed({ nodeId: 'n', offset: 0, slots: [slot], peers: [], markers: new Map() });
+    v.advance('n', 1);
+    expect(v.stamp(slot)).toEqual({ a: '2:7' });
   });
 });

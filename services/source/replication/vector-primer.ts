@@ -1,0 +1,60 @@
+/**
+ * Reads what a master holds of the anti-loop markers, for the version
+ * vectors that stamp local events (commands/slot-vectors.ts, docs/events.md
+ * "Stamps"). The order matters and is the proof of exactness:
+ *
+ *   1. CLUSTER NODES       the master's own slots
+ *   2. GET of every marker `__tandem:{slot}:o:<peer>` of those slots, pipelined
+ *   3. INFO replication    master_repl_offset Q, read after every GET
+ *
+ * Every value read was written at or before Q, so from the first stream item
+ * past Q the vector is the max of these values and the markers the stream
+ * shows. The cost is one GET per (slot, peer): about 5500 per peer for a
+ * master of a 3-master cluster, once per link start or full resync.
+ */
+import type { RedisOptions } from 'ioredis';
+import { TandemError } from '../../shared/errors';
+import { markerKey } from '../../shared/marker';
+import { connectNode } from '../../shared/redis-connect';
+import type { VectorPrime } from '../commands/slot-vectors';
+import { parseOwnSlots } from '../topology/cluster-topology';
+
+const GETS_PER_PIPELINE = 2000;
+
+export async function readVectorPrime(
+  node: { id: string; host: string; port: number },
+  peers: readonly string[],
+  options: RedisOptions,
+): Promise<VectorPrime> {
+  const r = await connectNode(node.host, node.port, options);
+  try {
+    const own = parseOwnSlots(String(await r.call('CLUSTER', 'NODES')));
+    if (own.myId !== node.id) {
+      throw new TandemError('REDIS_UNAVAILABLE', `${node.host}:${node.port} is node ${own.myId}, not ${node.id}: the topology moved; prime again`, { retriable: true });
+    }
+    const slots: number[] = [];
+    for (let s = 0; s < own.owned.length; s++) if (own.owned[s] === 1) slots.push(s);
+    const pairs = slots.flatMap((slot) => peers.map((peer) => ({ slot, peer })));
+    const markers = new Map<number, Map<string, string>>();
+    for (let i = 0; i < pairs.length; i += GETS_PER_PIPELINE) {
+      const chunk = pairs.slice(i, i + GETS_PER_PIPELINE);
+      const p = r.pipeline();
+      for (const { slot, peer } of chunk) p.get(markerKey(slot, peer));
+      const replies = (await p.exec()) ?? [];
+      replies.forEach(([err, value], j) => {
+        if (err) throw TandemError.wrap('REDIS_UNAVAILABLE', `GET of a marker on ${node.host}:${node.port} failed (the source's ACL needs +get)`, err, true);
+        if (typeof value !== 'string') return;
+        const { slot, peer } = chunk[j];
+        let perPeer = markers.get(slot);
+        if (perPeer === undefined) markers.set(slot, (perPeer = new Map()));
+        perPeer.set(peer, value);
+      });
+    }
+    const info = String(await r.call('INFO', 'replication'));
+    const m = /^master_repl_offset:(\d+)/m.exec(info);
+    if (m === null) throw new TandemError('REDIS_UNAVAILABLE', `INFO replication of ${node.host}:${node.port} has no master_repl_offset`, { retriable: true });
+    return { nodeId: node.id, offset: Number(m[1]), slots, peers, markers };
+  } finally {
+    r.disconnect();
+  }
+}
