@@ -81,6 +81,7 @@ export const topicsOf = (dc: string) => ({
   changes: `tandem.${dc}.changes`,
   checkpoints: `tandem.${dc}.checkpoints`,
   dlq: `tandem.${dc}.dlq`,
+  conflicts: `tandem.${dc}.conflicts`,
 });
 
 const KAFKA_AUTH_FAILURE = /SASL .*authentication failed|Authentication failed|SaslAuthenticate|ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM/i;

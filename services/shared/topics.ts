@@ -6,11 +6,13 @@ import { topicsOf } from './kafka-client';
 export const CHANGES_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 /**
- * Creates a DC's three topics, idempotently:
+ * Creates a DC's four topics, idempotently:
  * - `tandem.<dc>.changes`: P partitions, a slot's whole history in one partition
  *   (partition = floor(slot × P / 16384)), time-based retention.
  * - `tandem.<dc>.checkpoints`: compacted, one record per replica link.
  * - `tandem.<dc>.dlq`: what a sink could not apply, with the error in headers.
+ * - `tandem.<dc>.conflicts`: the conflicts the DC's sinks detected (one JSON
+ *   record each, shared/conflict-record.ts), time-based retention.
  *
  * It never changes the partition count of an existing changes topic: adding
  * partitions would move slots to other partitions and split their history,
@@ -80,6 +82,15 @@ async function ensureTopicsOnce(admin: Admin, plan: TopicPlan): Promise<TopicOut
       configEntries: [
         { name: 'retention.ms', value: String(plan.retentionMs) },
         { name: 'max.message.bytes', value: String(8 * 1024 * 1024) },
+      ],
+    },
+    {
+      topic: names.conflicts,
+      numPartitions: 1,
+      replicationFactor: plan.replicationFactor,
+      configEntries: [
+        { name: 'retention.ms', value: String(plan.retentionMs) },
+        { name: 'cleanup.policy', value: 'delete' },
       ],
     },
   ];

@@ -9,6 +9,7 @@ import type { RestoreAssembler } from './apply/restore-assembler';
 import { planLanes } from './apply/slot-batcher';
 import { TargetBehindError } from './apply/marker-guard';
 import { ApplyLedger, type Writer } from './apply/writer';
+import type { ConflictDetector } from './conflicts/conflict-detector';
 import type { SinkSection } from './config';
 import { filterEvent, filterRecord, topicDcOf, type FilterContext } from './filter';
 import type { PartitionBatch } from './kafka/consumer';
@@ -46,6 +47,8 @@ export interface BatchProcessorOptions {
   assemblers: Map<string, RestoreAssembler>;
   metrics: SinkMetrics;
   log: Logger;
+  /** sink.conflicts: report: told of every peer write before its MULTI, and of those not applied after */
+  detector?: ConflictDetector;
 }
 
 export class BatchProcessor {
@@ -162,13 +165,24 @@ export class BatchProcessor {
     if (items.length === 0) return;
     const lanes = planLanes(items, { maxCommands: this.o.sink.maxCommandsPerTransaction, maxBytes: this.o.sink.maxTransactionBytes });
     this.o.metrics.transactions.inc(lanes.reduce((n, l) => n + l.length, 0));
+    // Before the MULTI: its marker may reach the detector (through the own topic) any time after it is sent.
+    const detector = this.o.detector;
+    if (detector !== undefined) for (const item of items) if (judged(item)) detector.expect(item.event, addressOf(item), item.commands);
     // Settled, not all: when one lane finds its slot behind, the other lanes' outcomes (DLQ records) still count.
     const settled = await Promise.allSettled(lanes.map((lane) => this.o.writer.applyLane(lane, ledger)));
     const behind: TargetBehindError[] = [];
-    for (const s of settled) {
-      if (s.status === 'fulfilled') this.account(s.value, dlq);
-      else if (s.reason instanceof TargetBehindError) behind.push(s.reason);
-    }
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') {
+        if (detector !== undefined) {
+          for (const out of s.value) if (out.status !== 'applied' && judged(out.item)) detector.cancel(out.item.event, addressOf(out.item));
+        }
+        this.account(s.value, dlq);
+        return;
+      }
+      // A failed lane is re-read (a rewind, or after a restart): its events are expected again when re-applied.
+      if (detector !== undefined) for (const run of lanes[i]) for (const item of run.items) if (judged(item)) detector.cancel(item.event, addressOf(item));
+      if (s.reason instanceof TargetBehindError) behind.push(s.reason);
+    });
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof TargetBehindError));
     if (failed !== undefined) throw failed.reason;
     if (behind.length > 0) throw TargetBehindError.earliest(behind);
@@ -304,6 +318,15 @@ export class BatchProcessor {
     this.o.metrics.dlq.inc({ reason });
     dlq.push({ record: item.record, event: { event: item.event, index: item.index }, reason, error, origin: item.event.origin, extraHeaders });
   }
+}
+
+/** Conflict detection judges the client writes of a peer; snapshots carry no stamp, server deletions are not writes. */
+function judged(item: ApplyItem): boolean {
+  return item.event.kind === 'command' || item.event.kind === 'transaction';
+}
+
+function addressOf(item: ApplyItem): { partition: number; offset: bigint; index: number } {
+  return { partition: item.record.partition, offset: item.offset, index: item.index };
 }
 
 function headerText(v: Buffer | string | (Buffer | string)[] | undefined): string | undefined {

@@ -61,6 +61,25 @@ export const sinkSectionSchema = z
       .number().int().min(10).max(60_000).default(1000)
       .describe('how long one WAIT waits; on a timeout the batch is not committed, the timeout is logged and counted, and the WAIT is repeated until the replicas acknowledge (or, under auto, the master has no live replica left)'),
     sessionTimeoutMs: z.number().int().min(6000).default(30_000).describe('Kafka consumer group session timeout'),
+    conflicts: z
+      .enum(['off', 'report'])
+      .default('off')
+      .describe('conflict detection (docs/sink.md "Conflicts"): report follows this DC\'s own changes topic, judges every applied peer write against the local writes it had not seen, and writes each conflict to tandem.<dc>.conflicts (applying in arrival order, as off does); off: no detection. lww is to come'),
+    conflictDetection: z
+      .object({
+        lookbackMs: z
+          .number().int().min(1000).max(7 * 24 * 3_600_000).default(300_000)
+          .describe('how far back in its own topic the sink starts reading local writes, at start and after a rebalance; a local write older than that is past the window for the peer writes applied then'),
+        maxBytes: z
+          .number().int().min(1024 * 1024).default(64 * 1024 * 1024)
+          .describe('memory for detection (estimated bytes): three quarters for the window of local writes, a quarter for applied peer writes waiting for their marker; the oldest go first'),
+        maxValueBytes: z
+          .number().int().min(16).max(1024 * 1024).default(1024)
+          .describe('each argument of a command kept for a conflict record is cut to this many bytes (the record says so); the whole event stays in the changes topic at its address'),
+      })
+      .strict()
+      .default({})
+      .describe('bounds of conflict detection when sink.conflicts is report'),
     groupId: z
       .string().min(1).optional()
       .describe('consumer group id; default tandem-sink-<dc>. Change it only to replay from scratch into another cluster'),

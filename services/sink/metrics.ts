@@ -54,6 +54,21 @@ export function sinkMetrics(registry: Registry) {
       labelNames: ['reason'],
       registers,
     }),
+    conflicts: new Counter({
+      name: 'tandem_sink_conflicts_total',
+      help: 'conflicts detected (sink.conflicts: report): a peer write applied here to a key or hash field that a local write had also written, neither having seen the other; per peer DC. Each is a record in tandem.<dc>.conflicts',
+      labelNames: ['peer'],
+      registers,
+    }),
+    conflictChecks: new Counter({
+      name: 'tandem_sink_conflict_checks_total',
+      help: 'applied peer events judged by conflict detection, per peer and result: causal, concurrent, unknown-stamp, past-window, not-judged, dropped',
+      labelNames: ['peer', 'result'],
+      registers,
+    }),
+    conflictWindowBytes: new Gauge({ name: 'tandem_sink_conflict_window_bytes', help: 'estimated memory of conflict detection, per part: window (local writes) and pending (applied peer writes waiting for their marker); bounded by sink.conflictDetection.maxBytes', labelNames: ['part'], registers }),
+    conflictWindowKeys: new Gauge({ name: 'tandem_sink_conflict_window_keys', help: 'targets (keys, hash fields) whose last local write the conflict window holds', registers }),
+    conflictRecordsLost: new Counter({ name: 'tandem_sink_conflict_records_lost_total', help: 'conflict records not written to tandem.<dc>.conflicts, per reason: overflow (queue full while Kafka refused them), stopped (unsent at shutdown)', labelNames: ['reason'], registers }),
     controlApplied: new Counter({ name: 'tandem_sink_control_applied_total', help: 'keyless commands applied on a target master, per command', labelNames: ['command'], registers }),
   };
 }

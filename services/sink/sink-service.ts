@@ -16,6 +16,11 @@ import type { SinkConfig } from './config';
 import { SinkConsumer } from './kafka/consumer';
 import { DlqProducer } from './kafka/dlq';
 import { sinkMetrics, type SinkMetrics } from './metrics';
+import { CHECK_RESULTS, ConflictDetector, type CheckResult } from './conflicts/conflict-detector';
+import { conflictRecordOf } from './conflicts/conflict-report';
+import { ownPartitionsFor } from './conflicts/own-partitions';
+import { ConflictProducer } from './kafka/conflict-producer';
+import { OwnTopicTail } from './kafka/own-topic-tail';
 
 /**
  * The sink of one DC: one consumer group over every peer's changes topic,
@@ -27,6 +32,10 @@ export class SinkService {
   private router: ClusterRouter | undefined;
   private consumer: SinkConsumer | undefined;
   private dlq: DlqProducer | undefined;
+  private conflictProducer: ConflictProducer | undefined;
+  private tail: OwnTopicTail | undefined;
+  /** partitions of each peer topic, and of the own topic (read at start) */
+  private readonly partitionCounts = new Map<string, number>();
   private targetOk = false;
   private probe: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -92,6 +101,7 @@ export class SinkService {
     holder.writer = writer;
     this.dlq = new DlqProducer(kafka, config.dc, log.child({ module: 'dlq' }));
     await this.dlq.start();
+    const detector = s.conflicts === 'report' ? await this.startConflictDetection(kafka) : undefined;
     const applyLog = log.child({ module: 'apply' });
     const assemblers = new Map(
       s.peers.map((p) => {
@@ -108,6 +118,7 @@ export class SinkService {
       assemblers,
       metrics: m,
       log: applyLog,
+      detector,
     });
 
     const done = new Promise<void>((resolve, reject) => {
@@ -166,6 +177,8 @@ export class SinkService {
           }
         }
         previous = assignment;
+        // Conflict detection follows the own partitions of the slots now assigned, from an empty window.
+        this.tail?.follow(ownPartitionsFor(assignment, this.partitionCounts, this.partitionCounts.get(topicsOf(config.dc).changes) ?? 0));
       },
       onCommit: (topic, partition, offset) => {
         // Commits complete after the next fetch started; one may land after its partition moved away.
@@ -180,11 +193,66 @@ export class SinkService {
       });
     }, 5000);
     this.probe.unref();
-    log.info({ peers: s.peers, topics: s.peers.map((p) => topicsOf(p).changes), snapshotPolicy: s.snapshotPolicy, waitReplicas: s.waitReplicas, waitTimeoutMs: s.waitTimeoutMs }, 'sink started');
+    log.info({ peers: s.peers, topics: s.peers.map((p) => topicsOf(p).changes), snapshotPolicy: s.snapshotPolicy, waitReplicas: s.waitReplicas, waitTimeoutMs: s.waitTimeoutMs, conflicts: s.conflicts }, 'sink started');
     return { done };
   }
 
   private resolveDone: (() => void) | undefined;
+
+  /**
+   * sink.conflicts: report (docs/sink.md "Conflicts"): the detector, fed by
+   * the batch processor (peer writes applied) and by the tail of the own
+   * topic (local writes and the markers of the applies); each conflict goes
+   * to tandem.<dc>.conflicts. Checks are counted per batch of the own topic.
+   */
+  private async startConflictDetection(kafka: ReturnType<typeof createKafka>): Promise<ConflictDetector> {
+    const { config, log } = this;
+    const m = this.metrics;
+    const o = config.sink.conflictDetection;
+    const producer = new ConflictProducer(kafka, config.dc, log.child({ module: 'conflicts' }), (reason, n) => m.conflictRecordsLost.inc({ reason }, n));
+    await producer.start();
+    this.conflictProducer = producer;
+    const checks = new Map<string, number>();
+    const detector = new ConflictDetector({
+      localDc: config.dc,
+      maxWindowBytes: Math.floor((o.maxBytes * 3) / 4),
+      maxPendingBytes: Math.floor(o.maxBytes / 4),
+      maxValueBytes: o.maxValueBytes,
+      onConflict: (c) => {
+        m.conflicts.inc({ peer: c.peer.origin });
+        producer.report(conflictRecordOf(c, config.dc), c.key);
+      },
+      onCheck: (peer: string, result: CheckResult) => {
+        const id = `${peer}\n${result}`;
+        checks.set(id, (checks.get(id) ?? 0) + 1);
+      },
+    });
+    // Every series from the start, so that rate() and the alert see the first conflict.
+    for (const peer of config.sink.peers) {
+      m.conflicts.inc({ peer }, 0);
+      for (const result of CHECK_RESULTS) m.conflictChecks.inc({ peer, result }, 0);
+    }
+    const flush = () => {
+      for (const [id, n] of checks) {
+        const [peer, result] = id.split('\n');
+        m.conflictChecks.inc({ peer, result }, n);
+      }
+      checks.clear();
+      m.conflictWindowBytes.set({ part: 'window' }, detector.bytes);
+      m.conflictWindowBytes.set({ part: 'pending' }, detector.pendingBytes);
+      m.conflictWindowKeys.set(detector.targets);
+    };
+    this.tail = new OwnTopicTail({
+      kafka,
+      dc: config.dc,
+      lookbackMs: o.lookbackMs,
+      detector,
+      log: log.child({ module: 'conflicts' }),
+      onBatch: flush,
+      onRestart: flush,
+    });
+    return detector;
+  }
 
   /** SIGTERM: stop fetching, finish the batch in flight (applied + committed), disconnect. */
   async stop(): Promise<void> {
@@ -193,7 +261,9 @@ export class SinkService {
     clearInterval(this.probe);
     try {
       await this.consumer?.stop();
+      this.tail?.stop();
       await this.dlq?.stop();
+      await this.conflictProducer?.stop();
     } finally {
       this.router?.close();
       this.resolveDone?.();
@@ -217,8 +287,17 @@ export class SinkService {
       if (!topics.includes(dlq)) {
         throw new TandemError('TOPIC_MISMATCH', `topic ${dlq} (this sink's DLQ) does not exist; create it with \`tandem topics init --dc ${config.dc}\``);
       }
+      if (config.sink.conflicts === 'report') {
+        const own = topicsOf(config.dc);
+        if (!topics.includes(own.conflicts)) {
+          throw new TandemError('TOPIC_MISMATCH', `topic ${own.conflicts} (where sink.conflicts: report writes) does not exist; create it with \`tandem topics init --dc ${config.dc}\` (idempotent), or set sink.conflicts: off`);
+        }
+        // Detection reads the own topic, partitioned by slot like the peers' (conflicts/own-partitions.ts).
+        this.partitionCounts.set(own.changes, await changesPartitions(admin, config.dc));
+      }
       for (const peer of config.sink.peers) {
         const partitions = await changesPartitions(admin, peer);
+        this.partitionCounts.set(topicsOf(peer).changes, partitions);
         const checkpoints = await loadCheckpoints(kafka, peer);
         const stale = [...checkpoints.values()].find((c) => c.partitions !== partitions);
         if (stale) {

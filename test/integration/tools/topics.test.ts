@@ -4,7 +4,7 @@ import { testEndpoints } from '../../harness/endpoints';
 import { CLI } from '../../harness/source-process';
 
 /**
- * `tandem topics init`: creates the three topics of a DC with the right
+ * `tandem topics init`: creates the four topics of a DC with the right
  * partitions and configs, is idempotent, and refuses to change the partition
  * count of an existing changes topic, with an explanation.
  */
@@ -16,7 +16,7 @@ describe('tandem topics init', () => {
   const dc = `tp${Date.now().toString(36)}`;
   const brokers = () => testEndpoints().kafkaBrokers.join(',');
 
-  test('creates changes (P partitions, retention), checkpoints (compacted) and dlq; a second run changes nothing', async () => {
+  test('creates changes (P partitions, retention), checkpoints (compacted), dlq and conflicts (retention); a second run changes nothing', async () => {
     const first = tandem('topics', 'init', '--dc', dc, '--partitions', '12', '--retention', '2d', '--brokers', brokers(), '--json');
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
@@ -24,10 +24,11 @@ describe('tandem topics init', () => {
       { topic: `tandem.${dc}.changes`, action: 'created', partitions: 12 },
       { topic: `tandem.${dc}.checkpoints`, action: 'created', partitions: 1 },
       { topic: `tandem.${dc}.dlq`, action: 'created', partitions: 1 },
+      { topic: `tandem.${dc}.conflicts`, action: 'created', partitions: 1 },
     ]);
     const again = tandem('topics', 'init', '--dc', dc, '--partitions', '12', '--brokers', brokers(), '--json');
     expect(again.status).toBe(0);
-    expect(JSON.parse(again.stdout).map((o: { action: string }) => o.action)).toEqual(['exists', 'exists', 'exists']);
+    expect(JSON.parse(again.stdout).map((o: { action: string }) => o.action)).toEqual(['exists', 'exists', 'exists', 'exists']);
 
     // What the broker says about them.
     const admin = new Kafka({ clientId: 'topics-test', brokers: testEndpoints().kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
@@ -40,6 +41,7 @@ describe('tandem topics init', () => {
         resources: [
           { type: 2, name: `tandem.${dc}.changes`, configNames: ['retention.ms', 'cleanup.policy'] },
           { type: 2, name: `tandem.${dc}.checkpoints`, configNames: ['cleanup.policy'] },
+          { type: 2, name: `tandem.${dc}.conflicts`, configNames: ['retention.ms', 'cleanup.policy'] },
         ],
       });
       const value = (topic: string, name: string) =>
@@ -47,6 +49,8 @@ describe('tandem topics init', () => {
       expect(value(`tandem.${dc}.changes`, 'retention.ms')).toBe(String(2 * 24 * 3600 * 1000));
       expect(value(`tandem.${dc}.changes`, 'cleanup.policy')).toBe('delete');
       expect(value(`tandem.${dc}.checkpoints`, 'cleanup.policy')).toBe('compact');
+      expect(value(`tandem.${dc}.conflicts`, 'retention.ms')).toBe(String(2 * 24 * 3600 * 1000));
+      expect(value(`tandem.${dc}.conflicts`, 'cleanup.policy')).toBe('delete');
     } finally {
       await admin.disconnect();
     }

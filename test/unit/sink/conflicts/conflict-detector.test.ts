@@ -1,7 +1,7 @@
 import type { ChangeEvent, SlotStamp } from '../../../../services/shared/change-event';
 import { markerKey } from '../../../../services/shared/marker';
 import { keySlot } from '../../../../services/shared/slot';
-import { ConflictDetector, type CheckResult, type Conflict } from '../../../../services/sink/conflicts/conflict-detector';
+import { ConflictDetector, type CheckResult, type Conflict, type DetectorOptions } from '../../../../services/sink/conflicts/conflict-detector';
 import { conflicting, writeTargets } from '../../../../services/sink/conflicts/write-class';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -16,10 +16,13 @@ function event(origin: string, commands: string[][], over: Partial<ChangeEvent> 
 }
 
 /** DC x's sink: peer y's events arrive on y's topic; x's own topic is tailed. */
-function setup(maxTargets = 1000) {
+function setup(maxTargets = 1000, over: Partial<DetectorOptions> = {}) {
   const conflicts: Conflict[] = [];
   const checks: CheckResult[] = [];
-  const d = new ConflictDetector({ localDc: 'x', maxTargets, onConflict: (c) => conflicts.push(c), onCheck: (_o, r) => checks.push(r) });
+  const d = new ConflictDetector({
+    localDc: 'x', maxTargets, maxWindowBytes: 1 << 30, maxPendingBytes: 1 << 30, maxValueBytes: 1024,
+    onConflict: (c) => conflicts.push(c), onCheck: (_o, r) => checks.push(r), ...over,
+  });
   d.startPartition(0, 0n);
   let ownOffset = 0n;
   const local = (...commands: string[][]) => d.onOwnEvent(event('x', commands, { source: 'x' }), { partition: 0, offset: ownOffset++, index: 0 });
@@ -121,5 +124,56 @@ describe('conflict detector: concurrent means unseen by both', () => {
     d.onOwnEvent(event('y', [['SET', markerKey(slot, 'y'), '0:20:1']], { kind: 'marker' }), { partition: 0, offset: 50n, index: 0 });
     expect(checks).toEqual(['concurrent', 'causal']);
     expect(d.waiting).toBe(1);
+  });
+
+  test('the window is bounded in bytes: the least recently written targets go first, and the horizon rises past them', () => {
+    const { local, applyPeer, checks, d } = setup(1000, { maxWindowBytes: 3000 });
+    for (let i = 0; i < 100; i++) local(['SET', `{k}key${i}`, 'v'.repeat(100)]);
+    expect(d.bytes).toBeLessThanOrEqual(3000);
+    expect(d.targets).toBeGreaterThan(0);
+    expect(d.targets).toBeLessThan(100);
+    applyPeer(10, {}, ['SET', '{k}key0', 'y']); // dropped long ago: unknown whether it was after the stamp
+    applyPeer(11, {}, ['SET', '{k}key99', 'y']); // still there, after the stamp
+    expect(checks).toEqual(['past-window', 'concurrent']);
+  });
+
+  test('kept commands are copies cut at maxValueBytes, flagged truncated', () => {
+    const { local, applyPeer, conflicts } = setup(1000, { maxValueBytes: 4 });
+    applyPeer(5, {}, ['SET', '{k}other', '0']);
+    local(['SET', '{k}a', 'local-value']);
+    applyPeer(10, {}, ['SET', '{k}a', 'peer-value']);
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0].local.argv.map(String)).toEqual(['SET', '{k}a', 'loca']);
+    expect(conflicts[0].local.truncated).toBe(true);
+    expect(conflicts[0].peer.argv.map(String)).toEqual(['SET', '{k}a', 'peer']);
+    expect(conflicts[0].peer.stamp).toBeUndefined();
+  });
+
+  test('pending peer events are bounded in bytes: the oldest is dropped, counted, never judged at a later marker', () => {
+    const { d, checks } = setup(1000, { maxPendingBytes: 2000 });
+    for (let i = 0; i < 20; i++) d.expect(event('y', [['SET', `{k}p${i}`, 'v'.repeat(50)]], { stamp: {} }), { partition: 0, offset: BigInt(i), index: 0 });
+    expect(d.pendingBytes).toBeLessThanOrEqual(2000);
+    expect(d.waiting).toBeLessThan(20);
+    expect(checks.every((c) => c === 'dropped')).toBe(true);
+    expect(checks.length + d.waiting).toBe(20);
+  });
+
+  test('a cancelled event (skipped as already applied, or rejected) waits for no marker', () => {
+    const { d, checks } = setup();
+    const e = event('y', [['SET', '{k}a', 'y']], { stamp: {} });
+    d.expect(e, { partition: 0, offset: 7n, index: 0 });
+    d.cancel(e, { partition: 0, offset: 7n, index: 0 });
+    expect(d.waiting).toBe(0);
+    d.onOwnEvent(event('y', [['SET', markerKey(slot, 'y'), '0:9:0']], { kind: 'marker' }), { partition: 0, offset: 3n, index: 0 });
+    expect(checks).toEqual([]);
+  });
+
+  test('reset counts what was pending as dropped and forgets the window', () => {
+    const { d, local, checks } = setup();
+    local(['SET', '{k}a', 'x']);
+    d.expect(event('y', [['SET', '{k}a', 'y']], { stamp: {} }), { partition: 0, offset: 1n, index: 0 });
+    d.reset();
+    expect(checks).toEqual(['dropped']);
+    expect([d.targets, d.waiting, d.bytes, d.pendingBytes]).toEqual([0, 0, 0, 0]);
   });
 });
