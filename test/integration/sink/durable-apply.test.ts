@@ -130,10 +130,13 @@ const local = process.env.TANDEM_TEST_STACK_STARTED === 'local';
     const timeouts = await sum('tandem_sink_replica_waits_total', { result: 'timeout' });
     const rewinds = await sum('tandem_sink_rewinds_total');
     process.stderr.write(`durable apply: WAIT timeouts=${timeouts} rewinds=${rewinds} takeover=${tookOver}\n`);
-    // The WAITs saw the replica missing, and the writes the failover lost were applied again.
+    // The WAITs saw the replica missing (so the master applied writes its replica never got, and the
+    // failover lost them), and the counters above are exact: those writes were applied again. Whether
+    // that went through a rewind (a marker read back behind what was applied) or through the batch held
+    // on its WAIT (its markers read back when the master's connection dropped) depends on timing: seen
+    // both ways (a CI run had 0 rewinds and exact counters).
     expect(timeouts).toBeGreaterThan(0);
-    expect(rewinds).toBeGreaterThan(0);
-    expect(sink.log()).toContain('rewinding the partition');
+    if (rewinds > 0) expect(sink.log()).toContain('rewinding the partition');
     await restoreB();
   }, 300_000);
 });
