@@ -77,6 +77,12 @@ describe('hazard: expiry echo', () => {
       nodes.push(...masters);
       for (const m of masters) await m.config('SET', 'lazyfree-lazy-expire', lazyfree ? 'yes' : 'no');
       const p = `xe-${lazyfree ? 'u' : 'd'}-${Date.now()}`;
+      // A 1 s TTL leaves a second for a key to reach b before it is due there too: first let the
+      // sinks work off whatever the shared clusters' full syncs brought (earlier tests' keys), over
+      // every partition, so that the keys below meet an idle pipeline.
+      const probes = Array.from({ length: 32 }, (_, i) => `${p}:{${slotTag(i * 512)}}:probe`);
+      for (const k of probes) await a.set(k, '1');
+      await until('b to catch up with a', async () => (await Promise.all(probes.map((k) => b.exists(k)))).every((n) => n === 1), 120_000);
       const keys = Array.from({ length: 60 }, (_, i) => `${p}:{${slotTag((i * 277) % 16384)}}:k`);
       for (const [i, k] of keys.entries()) await a.set(k, 'old', 'PX', 1000 + (i % 3) * 1000);
       await until('the keys in b', async () => (await Promise.all(keys.map((k) => b.exists(k)))).every((n) => n === 1));
