@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { TandemError } from '../shared/errors';
 import { packageRoot } from '../shared/paths';
 import { registerRdbCommand } from '../rdb/inspect-command';
@@ -49,6 +49,13 @@ export async function main(argv: string[], connectors: readonly RegisterCommand[
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
+    // Raised by an action (kafkaFromOptions: no --brokers), so commander has
+    // not printed it; from an option parser it comes back as a plain
+    // CommanderError, already printed.
+    if (err instanceof InvalidArgumentError) {
+      process.stderr.write(`tandem: ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof CommanderError) {
       // --help and --version also end here, with exit code 0.
       return err.exitCode === 0 ? 0 : 2;

@@ -45,7 +45,7 @@ describe('RateLimiter', () => {
 const CLI = join(__dirname, '../../../dist/services/bin/tandem.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
 
-describe('verify and status usage errors', () => {
+describe('verify, status and audit usage errors', () => {
   it.each([
     [['verify', '--a', 'redis://h:1', '--b', 'redis://h:2', '--rounds', '0'], /--rounds must be an integer from 1/],
     [['verify', '--a', 'redis://h:1', '--b', 'redis://h:2', '--qps', 'fast'], /--qps must be an integer/],
@@ -54,6 +54,8 @@ describe('verify and status usage errors', () => {
     [['verify', '--a', 'redis://h:1'], /required option '--b <url>'/],
     [['status', '--dc', 'Bad_DC', '--brokers', 'h:1'], /a DC name is/],
     [['status', '--dc', 'a', '--brokers', 'h:1', '--peers', 'B'], /a DC name is/],
+    // Raised inside the action, not by commander's option parsing: once exited 2 silently.
+    [['audit', '--dc', 'a', '--key', 'k', '--brokers', 'h:x'], /^tandem: --brokers: expected host:port/],
   ])('%j exits 2 with one clear line', (args, message) => {
     const r = run(...args);
     expect(r.status).toBe(2);
