@@ -11,6 +11,7 @@ import { registerReplayCommand } from './commands/replay';
 import { registerAuditCommand } from './commands/audit';
 import { registerVerifyCommand } from './commands/verify';
 import { registerStatusCommand } from './commands/status';
+import { registerConflictsCommand } from './commands/conflicts';
 
 /**
  * Registers a command the CLI does not own. The connectors (`source`, `sink`)
@@ -38,6 +39,7 @@ export function buildProgram(connectors: readonly RegisterCommand[] = []): Comma
   registerAuditCommand(program);
   registerVerifyCommand(program);
   registerStatusCommand(program);
+  registerConflictsCommand(program);
   for (const register of connectors) register(program);
   registerRdbCommand(program);
   return program;

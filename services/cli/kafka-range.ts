@@ -42,6 +42,21 @@ export function parseTime(value: string, now = Date.now()): number {
   throw new InvalidArgumentError(`expected an ISO 8601 time (2024-05-01T12:00:00Z) or a relative one (-15m, -2h, -7d), got "${value}"`);
 }
 
+/**
+ * A time as parseTime reads it, or a bare duration meaning that long ago
+ * ("1h" is "-1h"): `tandem conflicts --since 1h`. Apart from parseTime, so
+ * the options of audit and replay keep their documented forms.
+ */
+export function parseTimeOrAgo(value: string, now = Date.now()): number {
+  const ago = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+  if (ago) return now - Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS];
+  try {
+    return parseTime(value, now);
+  } catch {
+    throw new InvalidArgumentError(`expected a duration ago (30m, 1h, 7d), an ISO 8601 time (2024-05-01T12:00:00Z) or a relative one (-15m), got "${value}"`);
+  }
+}
+
 export function parsePosition(value: string, now = Date.now()): PositionSpec {
   const v = value.trim();
   if (v === 'earliest' || v === 'latest') return { kind: v };
