@@ -240,6 +240,7 @@ export class SourceService {
   }
 
   private onStopped: () => void = () => undefined;
+  private primeChain: Promise<unknown> = Promise.resolve();
 
   /**
    * Reads a master's markers so its slots' events get stamps again
@@ -263,7 +264,10 @@ export class SourceService {
         await admin.disconnect();
       }
       const peers = topics.map((t) => /^tandem\.([A-Za-z0-9_-]{1,64})\.changes$/.exec(t)?.[1]).filter((dc): dc is string => dc !== undefined && dc !== config.dc).sort();
-      const prime = await readVectorPrime(node, peers, this.redisOptions);
+      // One master at a time: a prime is a few thousand GETs per peer, and the links start together.
+      const run = this.primeChain.then(() => readVectorPrime(node, peers, this.redisOptions));
+      this.primeChain = run.catch(() => undefined);
+      const prime = await run;
       vectors.primed(prime);
       m.vectorPrimes.inc({ result: 'ok' });
       log.info({ node: nodeId, slots: prime.slots.length, peers, offset: prime.offset }, 'read the markers of a master: its local events are stamped from the offset on');

@@ -104,7 +104,7 @@ describe('sink: a big key across a full sync killed inside it', () => {
     expect((await cb.getBuffer(key))?.equals((await ca.getBuffer(key))!)).toBe(true);
     // The small keys come through other links (other masters' RDBs), maybe later than the big key.
     const smallUntil = Date.now() + 60_000;
-    while (Date.now() < smallUntil && (await Promise.all(small.map((k) => cb.exists(k)))).some((n) => n === 0)) await sleep(250);
+    while (Date.now() < smallUntil && (await Promise.all(small.map((k) => cb!.exists(k)))).some((n) => n === 0)) await sleep(250);
     for (const k of small) expect(await cb.get(k)).toBe(`v-${k}`);
 
     // The topic holds what the test is about: chunks of the key from a first transfer that never
