@@ -32,6 +32,11 @@ export function sinkMetrics(registry: Registry) {
       help: 'MULTI/EXEC blocks that did not run because the slot\'s marker had changed since the sink read it (another sink applied the partition, or the target lost writes); the run is re-read and retried',
       registers,
     }),
+    markersLost: new Counter({
+      name: 'tandem_sink_markers_lost_total',
+      help: 'markers read back behind what the sink applied while the same master answered on the same connection (evicted, flushed or deleted, not a failover): not re-applied, the next write restores the marker',
+      registers,
+    }),
     replicaWaits: new Counter({
       name: 'tandem_sink_replica_waits_total',
       help: 'WAITs for target replicas before an offset commit, per result: acked, timeout (the batch holds its commit and waits again), no-replica (auto: committed without a replica), connection-lost (markers read back)',

@@ -93,6 +93,7 @@ export class SinkService {
       guard: true,
       durability: { replicas: s.waitReplicas, timeoutMs: s.waitTimeoutMs },
       onGuardAbort: () => m.guardAborts.inc(),
+      onMarkerLost: () => m.markersLost.inc(),
       onReplicaWait: (result) => m.replicaWaits.inc({ result }),
       onRetry: (reason) => m.applyRetries.inc({ reason }),
       onTargetFull: (delta) => m.targetFull.inc(delta),

@@ -62,6 +62,11 @@ export class RespPipe {
 
   constructor(private readonly o: RespPipeOptions) {}
 
+  /** Id of the open connection, if any: a write is only as safe as the connection that carried it. */
+  get connId(): number | undefined {
+    return this.conn?.id;
+  }
+
   get address(): string {
     return `${this.o.host}:${this.o.port}`;
   }

@@ -1,3 +1,4 @@
+import { LogSampler } from '../../shared/log-sampler';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { formatMarkerValue, markerKey, type MarkerValue } from '../../shared/marker';
@@ -57,6 +58,8 @@ export interface WriterOptions {
   durability?: Durability;
   /** An EXEC answered nil: the marker was not what the sink read (guard). */
   onGuardAbort?: () => void;
+  /** A marker read back behind what was applied while its master and connection stayed the same (eviction, FLUSHALL, DEL): no rewind. */
+  onMarkerLost?: () => void;
   onReplicaWait?: (result: ReplicaWaitResult) => void;
   markers: MarkerCache;
   retries: number;
@@ -72,7 +75,8 @@ export interface WriterOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Applied = MarkerValue & { index: number };
+/** An address this sink applied, and the master and connection that took the write. */
+type Applied = MarkerValue & { index: number; node?: string; conn?: number };
 
 /** The masters one batch wrote to, with the connections that carried its EXECs and the runs applied there. */
 export class ApplyLedger {
@@ -93,6 +97,10 @@ export class Writer {
   /** Masters found without a live replica under waitReplicas auto (logged once each, until they have one again). */
   private readonly unreplicated = new Set<string>();
 
+  /** Both can happen once per slot at a time (a FLUSHALL of the target): one line per 5 s, the rest counted in it. */
+  private readonly abortLog = new LogSampler();
+  private readonly lostLog = new LogSampler();
+
   constructor(private readonly o: WriterOptions) {}
 
   /** Forget what was applied (at a partition assignment: another sink may apply these slots now). */
@@ -109,16 +117,34 @@ export class Writer {
 
   /**
    * Throws TargetBehindError when `marker` (just read from the target) is
-   * behind what this sink applied in the slot: a failover lost those writes.
-   * The rewind goes to the marker's record (events up to its index are
-   * skipped again), or, with no marker left, to the first event this sink
-   * applied in the slot.
+   * behind what this sink applied in the slot and a failover may have lost
+   * those writes: the slot's master, or the connection that carried them,
+   * changed since. The rewind goes to the marker's record (events up to its
+   * index are skipped again), or, with no marker left, to the first event
+   * this sink applied in the slot.
+   *
+   * Behind while the same master answers on the same connection, the writes
+   * were not lost: something deleted or rewrote the marker (eviction under an
+   * allkeys-* policy, FLUSHALL, a DEL). Re-applying from the first event would
+   * apply INCRs twice and bring back overwritten values, so there is no
+   * rewind: the result is what this sink applied, used to skip what it covers
+   * (the next block writes the marker again); logged and counted.
    */
-  private checkNotBehind(run: { slot: number; origin: string; partition: number; topic: string }, marker: MarkerValue | null): void {
-    if (!this.o.guard) return;
+  private async checkNotBehind(run: { slot: number; origin: string; partition: number; topic: string }, marker: MarkerValue | null): Promise<MarkerValue | null> {
+    if (!this.o.guard) return marker;
     const last = this.appliedOf(this.last, run.origin);
     const mine = last[run.slot];
-    if (mine === undefined || !isBehind(marker, mine)) return;
+    if (mine === undefined || !isBehind(marker, mine)) return marker;
+    if (!(await this.couldHaveLost(run.slot, mine))) {
+      this.o.onMarkerLost?.();
+      this.lostLog.sample((suppressed) =>
+        this.o.log.warn(
+          { slot: run.slot, origin: run.origin, marker: marker === null ? null : `${marker.partition}:${marker.offset}:${marker.index ?? '*'}`, applied: `${mine.partition}:${mine.offset}:${mine.index}`, suppressed },
+          'the marker is behind what this sink applied, with no failover of its master since (evicted, flushed or deleted?): not re-applying; the next write restores it',
+        ),
+      );
+      return { partition: mine.partition, offset: mine.offset, index: mine.index };
+    }
     const first = this.appliedOf(this.first, run.origin);
     const offset = marker !== null ? marker.offset : (first[run.slot]?.offset ?? mine.offset);
     last[run.slot] = marker !== null && marker.index !== undefined ? { ...marker, index: marker.index } : undefined;
@@ -129,6 +155,17 @@ export class Writer {
       offset,
       `slot ${run.slot}, origin ${run.origin}: the target's marker (${marker === null ? 'none' : `${marker.partition}:${marker.offset}:${marker.index ?? '*'}`}) is behind what this sink applied (${mine.partition}:${mine.offset}:${mine.index}); a failover of the target lost writes; rewinding partition ${run.partition} to offset ${offset}`,
     );
+  }
+
+  /** Whether writes made on `mine`'s connection can be gone: the slot's master is another node now, or that connection closed. */
+  private async couldHaveLost(slot: number, mine: Applied): Promise<boolean> {
+    if (mine.node === undefined || mine.conn === undefined) return true;
+    try {
+      const { key } = await this.o.router.master(slot);
+      return key !== mine.node || this.o.router.pipe(key).connId !== mine.conn;
+    } catch {
+      return true;
+    }
   }
 
   /** Reads a marker, following ASK (the key may already sit on the importing node). */
@@ -177,9 +214,9 @@ export class Writer {
       const pending: ApplyItem[] = [];
       try {
         const marker = await this.o.markers.get(run.slot, run.origin);
-        this.checkNotBehind(place, marker);
+        const covered = await this.checkNotBehind(place, marker);
         for (const item of run.items) {
-          if (isApplied(marker, run.partition, item.offset, item.index, where)) skipped.push({ item, status: 'skipped-applied' });
+          if (isApplied(covered, run.partition, item.offset, item.index, where)) skipped.push({ item, status: 'skipped-applied' });
           else pending.push(item);
         }
         if (pending.length === 0) return skipped;
@@ -192,14 +229,16 @@ export class Writer {
           if (++counted > this.o.retries || this.o.stopping?.()) {
             throw new TandemError('REDIS_UNAVAILABLE', `${where.text}: the marker kept changing under the sink (${attempt + 1} attempts); is another sink applying this partition?`);
           }
-          if (attempt === 0 || attempt % 10 === 0) this.o.log.warn({ slot: run.slot, origin: run.origin, attempt }, 'marker changed since it was read (another sink applied, or the target lost writes); nothing ran, re-reading it');
+          if (attempt === 0 || attempt % 10 === 0) {
+            this.abortLog.sample((suppressed) => this.o.log.warn({ slot: run.slot, origin: run.origin, attempt, suppressed }, 'marker changed since it was read (another sink applied, or the target lost writes); nothing ran, re-reading it'));
+          }
           continue;
         }
         const first = pending[0];
         const last = pending[pending.length - 1];
         this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index });
         if (this.o.guard) {
-          this.appliedOf(this.last, run.origin)[run.slot] = { partition: run.partition, offset: last.offset, index: last.index };
+          this.appliedOf(this.last, run.origin)[run.slot] = { partition: run.partition, offset: last.offset, index: last.index, node: sent.node, conn: sent.conn };
           const firsts = this.appliedOf(this.first, run.origin);
           firsts[run.slot] ??= { partition: run.partition, offset: first.offset, index: first.index };
         }
@@ -358,7 +397,7 @@ export class Writer {
       let backoff = this.o.backoffMs;
       for (let attempt = 0; ; attempt++) {
         try {
-          this.checkNotBehind(run, await this.o.markers.get(run.slot, run.origin));
+          await this.checkNotBehind(run, await this.o.markers.get(run.slot, run.origin));
           break;
         } catch (err) {
           if (err instanceof TargetBehindError) {
