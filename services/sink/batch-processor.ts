@@ -1,3 +1,4 @@
+import { isMarkerKey } from '../shared/marker';
 import { EVENT_FLAGS, type ChangeEvent } from '../shared/change-event';
 import { decodeChangeRecord, readRecordHeaders } from '../shared/change-record';
 import { errorMessage } from '../shared/errors';
@@ -112,6 +113,12 @@ export class BatchProcessor {
           continue;
         }
         const item: ApplyItem = { record, offset, index, event, commands: event.commands };
+        if (event.flags.includes(EVENT_FLAGS.reservedKey) && event.kind === 'snapshot' && isMarkerKey(event.commands[0]?.[1] ?? '')) {
+          // A full resync of the source DC carries its own markers (what its sinks applied of each peer):
+          // that DC's bookkeeping, not a client's write, and meaningless here. Dropped like a marker.
+          drops.set('marker', (drops.get('marker') ?? 0) + 1);
+          continue;
+        }
         if (event.flags.includes(EVENT_FLAGS.reservedKey)) {
           // A client wrote a __tandem: key: never applied as data (DESIGN §3), kept in the DLQ so nothing is lost.
           o.metrics.dropped.inc({ reason: 'reserved-key' });

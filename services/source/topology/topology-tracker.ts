@@ -141,7 +141,9 @@ export class TopologyTracker {
     }
     this.current = view;
     if (!previous || changed(previous, view)) {
-      this.o.log.info({ masters: shards.map((s) => `${s.master.host}:${s.master.port}(${s.slots.reduce((n, [a, b]) => n + b - a + 1, 0)})`) }, 'cluster topology');
+      // Node changes at info; slot counts moving during a reshard (a read per hint) at debug.
+      const level = !previous || nodesOf(previous) !== nodesOf(view) ? 'info' : 'debug';
+      this.o.log[level]({ masters: shards.map((s) => `${s.master.host}:${s.master.port}(${s.slots.reduce((n, [a, b]) => n + b - a + 1, 0)})`) }, 'cluster topology');
     }
     this.onRefresh?.(view);
     return view;
@@ -150,6 +152,10 @@ export class TopologyTracker {
 
 function sameShard(view: TopologyView, a: string, b: string): boolean {
   return view.shards.some((s) => [s.master, ...s.replicas].some((n) => n.id === a) && [s.master, ...s.replicas].some((n) => n.id === b));
+}
+
+function nodesOf(v: TopologyView): string {
+  return v.shards.map((s) => `${s.master.id}/${s.master.health}:${s.replicas.map((r) => r.id).sort().join(',')}`).sort().join('|');
 }
 
 function changed(a: TopologyView, b: TopologyView): boolean {

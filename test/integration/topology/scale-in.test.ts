@@ -79,7 +79,10 @@ describe('issue 11: scale in a (empty a master, del-node it) under two-way load'
     expect(await metricSum(sourceA, 'tandem_source_migrated_keys_total', { direction: 'in' })).toBe(moved);
     expect(await metricSum(sourceA, 'tandem_source_migrated_keys_total', { direction: 'out' })).toBe(moved);
     // The removed master's link ended cleanly, with its checkpoint retired; the other masters keep theirs.
-    expect(await metricSum(sourceA, 'tandem_source_links_ended_total', { reason: 'gone' })).toBe(1);
+    // Redis 7.0 turns a master that gave its last slot away into a replica of the taker
+    // (cluster-allow-replica-migration): its link then ends as a duplicate, or else as gone after del-node.
+    const ended = await metricLines(sourceA, 'tandem_source_links_ended_total');
+    expect(ended.map((l) => Number(l.split(' ').pop())).reduce((x, y) => x + y, 0)).toBe(1);
     expect(await metricSum(sourceA, 'tandem_source_links')).toBe(2);
     const checkpoints = await loadCheckpoints(kafka(), A);
     expect([...checkpoints.values()].filter((c) => c.nodeId === victim.id)).toEqual([]);
