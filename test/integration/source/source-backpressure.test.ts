@@ -37,6 +37,11 @@ function rssMb(pid: number): number {
     const run = Date.now().toString(36);
     const key = (k: number) => `bp:${run}:{${slotTag((k * 5167) % 16384)}}`;
     const value = 'v'.repeat(1000);
+    // The stamp primer reads every master's markers once at start (a GET per slot and peer DC; the shared
+    // test Kafka has dozens of DCs): measure the growth under backpressure after it, not the start's garbage.
+    const masterCount = (await readTopology(testEndpoints().redisA)).length;
+    for (let i = 0; i < 240 && (await source.metric('tandem_source_vector_primes_total', { result: 'ok' })).reduce((x, y) => x + y, 0) < masterCount; i++) await sleep(250);
+    await sleep(1000);
     const rssBefore = rssMb(source.proc.pid!);
 
     process.kill(kafkaPid!, 'SIGSTOP');
