@@ -130,12 +130,17 @@ describe('sink: a big key across a full sync killed inside it', () => {
     expect(discarded.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
     expect(sink.log()).toContain('discarded an unfinished big-key chunk sequence');
     expect(sink.log()).toContain(t1!);
-    expect((await sink.metric('tandem_sink_dlq_total')).reduce((a, b) => a + b, 0)).toBe(0);
-    let dlqRecords = 0;
-    await readTopicToEnd(kafka(), { topic: topicsOf(DST).dlq, timeoutMs: 30_000 }, () => {
-      dlqRecords++;
+    // Nothing of this test's keys in the DLQ. (The first full sync of the shared cluster a also carries
+    // what earlier tests left there, e.g. the reserved key a client wrote in dlq.test.ts, which is
+    // refused to the DLQ by design; those are printed, not counted.)
+    const ours: string[] = [];
+    const others: string[] = [];
+    await readTopicToEnd(kafka(), { topic: topicsOf(DST).dlq, timeoutMs: 30_000 }, (m) => {
+      const text = `${String(m.headers?.['tandem-dlq-reason'] ?? '')}: ${m.value?.toString('latin1').slice(0, 160)}`;
+      (m.value?.includes(`bk:${run}`) ? ours : others).push(text);
     });
-    expect(dlqRecords).toBe(0);
+    if (others.length > 0) console.log(`DLQ records of other tests' keys:\n${others.join('\n')}`);
+    expect(ours).toEqual([]);
     await expectCommittedToEnd(`tandem-sink-${DST}`, topicsOf(SRC).changes);
   });
 });
