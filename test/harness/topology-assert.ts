@@ -60,6 +60,15 @@ export function counterDiffs(load: DcLoadResult, values: number[]): string[] {
   return values.flatMap((v, i) => (v === load.issued[i] ? [] : [`${load.counterKeys[i]}: ${v} != ${load.issued[i]} issued`]));
 }
 
+/** Polls `f` every `pollMs` until it is true; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, f: () => Promise<boolean>, timeoutMs = 30_000, pollMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await f())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(pollMs);
+  }
+}
+
 /** Sum of a metric's series, optionally filtered by labels. */
 export async function metricSum(p: SourceProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
   return (await p.metric(name, labels)).reduce((x, y) => x + y, 0);

@@ -1,5 +1,5 @@
 import Redis, { type Cluster } from 'ioredis';
-import { expectTwoWayConverged, metricSum, startBothWaysOn } from '../../harness/topology-assert';
+import { expectTwoWayConverged, metricSum, startBothWaysOn, waitUntil } from '../../harness/topology-assert';
 import { startLoad, startTopologyStack, type LoadHandle, type TopologyStack } from '../../harness/topology-stack';
 import { sleep, type SourceProcess } from '../../harness/source-process';
 
@@ -15,13 +15,7 @@ const run = Date.now().toString(36);
 const A = `jra-${run}`;
 const B = `jrb-${run}`;
 
-async function until(what: string, f: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
-}
+const until = (what: string, f: () => Promise<boolean>, timeoutMs?: number) => waitUntil(what, f, timeoutMs, 250);
 
 describe('issue 11: a node that joins as a master and turns replica', () => {
   let stack: TopologyStack | undefined;

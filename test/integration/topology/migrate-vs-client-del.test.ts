@@ -1,7 +1,7 @@
 import Redis, { type Cluster } from 'ioredis';
 import { slotTag } from '../../../services/shared/slot-tags';
 import { keySlot } from '../../../services/shared/slot';
-import { dlqRecords, metricSum } from '../../harness/topology-assert';
+import { dlqRecords, metricSum, waitUntil } from '../../harness/topology-assert';
 import { startTopologyStack, type TopologyStack } from '../../harness/topology-stack';
 import { startSink, type SinkProcess } from '../../harness/sink-process';
 import { createDcTopics, sleep, startSource, type SourceProcess } from '../../harness/source-process';
@@ -21,13 +21,7 @@ const run = Date.now().toString(36);
 const A = `mda-${run}`;
 const B = `mdb-${run}`;
 
-async function until(what: string, f: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+const until = (what: string, f: () => Promise<boolean>, timeoutMs?: number) => waitUntil(what, f, timeoutMs, 200);
 
 describe('issue 11: MIGRATE traffic and client deletions in a migrating slot', () => {
   let stack: TopologyStack | undefined;
