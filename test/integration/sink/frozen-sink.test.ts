@@ -83,7 +83,9 @@ describe('sink: a frozen sink that lost its partitions applies nothing twice', (
     expect(got).toEqual(expected);
     const aborts = (await frozen.metric('tandem_sink_guard_aborts_total')).reduce((a, b) => a + b, 0);
     process.stderr.write(`frozen sink: guard aborts after SIGCONT=${aborts}\n`);
-    // The thawed sink did try to apply its stale batches, and the guard refused them.
-    expect(aborts).toBeGreaterThan(0);
+    // Exact counters are the proof that nothing applied twice. Whether the thawed sink still had a
+    // stale block to send (refused by the guard) depends on where SIGSTOP caught it: seen with 32
+    // aborts, and in one clean-clone CI run with 0 and exact counters. A run with 0 says so here.
+    if (aborts === 0) process.stderr.write('frozen sink: this run had no stale block in flight; the guard was not exercised\n');
   }, 240_000);
 });
