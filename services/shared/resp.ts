@@ -25,7 +25,18 @@ function argLength(a: Arg): number {
 }
 
 function digits(n: number): number {
-  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length;
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length;
+}
+
+/**
+ * The encoding of a command's first arguments, for a command sent many
+ * times with the same head: `argc` is the whole command's argument count,
+ * and the rest follows with RespBuffer.bulk.
+ */
+export function encodePrefix(argc: number, head: readonly Arg[]): Buffer {
+  const full = encodeCommand(head);
+  const rest = full.subarray(full.indexOf(CRLF) + 2);
+  return Buffer.concat([Buffer.from(`*${argc}\r\n`), rest]);
 }
 
 export function commandBytes(argv: readonly Arg[]): number {
@@ -64,16 +75,38 @@ export class RespBuffer {
     }
   }
 
+  /** Appends bytes already encoded (a constant prefix of a command, see encodePrefix). */
+  raw(bytes: Buffer): void {
+    this.ensure(bytes.length);
+    this.at += bytes.copy(this.buf, this.at);
+  }
+
+  /** Appends one bulk string: the arguments that follow an encodePrefix. */
+  bulk(a: Arg): void {
+    const len = argLength(a);
+    this.ensure(5 + digits(len) + len);
+    this.header(0x24, len);
+    this.at += typeof a === 'string' ? this.buf.write(a, this.at) : a.copy(this.buf, this.at);
+    this.buf[this.at++] = 0x0d;
+    this.buf[this.at++] = 0x0a;
+  }
+
   /** The encoded bytes (a view of the internal buffer). */
   finish(): Buffer {
     return this.buf.subarray(0, this.at);
   }
 
   private header(prefix: number, n: number): void {
-    this.buf[this.at++] = prefix;
-    this.at += this.buf.write(String(n), this.at, 'latin1');
-    this.buf[this.at++] = 0x0d;
-    this.buf[this.at++] = 0x0a;
+    const buf = this.buf;
+    buf[this.at++] = prefix;
+    if (n < 10) {
+      buf[this.at++] = 0x30 + n;
+    } else {
+      const end = (this.at += digits(n));
+      for (let i = end - 1; n > 0; i--, n = Math.floor(n / 10)) buf[i] = 0x30 + (n % 10);
+    }
+    buf[this.at++] = 0x0d;
+    buf[this.at++] = 0x0a;
   }
 
   private ensure(n: number): void {

@@ -7,7 +7,7 @@ import type { MarkerValue } from '../../shared/marker';
  * connection, by
  *
  *   WATCH <marker>
- *   EVAL <MARKER_GUARD> 1 <marker> <the value the sink based its skips on, "" = none>
+ *   EVAL <MARKER_GUARD> 1 <marker> <the value the sink based its skips on, "" = none> <"1" = a missing marker is ours>
  *   MULTI … EXEC
  *
  * WATCH catches a change of the marker between WATCH and EXEC (another sink,
@@ -19,6 +19,16 @@ import type { MarkerValue } from '../../shared/marker';
  * deletes the key) with replication off, so nothing reaches replicas or the
  * source's stream and the data does not change.
  *
+ * The fourth argument is "1" when the expected value is what this sink wrote
+ * last over this very connection to this master (writer.ts missingIsOurs):
+ * then a missing marker was deleted (FLUSHALL, eviction, DEL), not lost in a
+ * failover, and the block runs (the script answers MARKER_GONE, counted as a
+ * lost marker) instead of aborting; after a FLUSHALL of the target every slot
+ * would otherwise abort its next block once and re-read its marker. Another
+ * applier cannot hide behind it: its EXEC writes the marker, so a block of
+ * ours checked after it sees a value, and one checked before it is caught by
+ * the WATCH.
+ *
  * Comparing on the server keeps the pipelining: a GET whose answer the sink
  * needed before sending MULTI would cost a round trip per block and keep the
  * connection's watch open across other slots' blocks (WATCH state belongs to
@@ -29,10 +39,14 @@ import type { MarkerValue } from '../../shared/marker';
 export const MARKER_GUARD = [
   "local v = redis.call('GET', KEYS[1])",
   "if (v or '') == ARGV[1] then return 1 end",
+  "if not v and ARGV[2] == '1' then return 2 end",
   'redis.set_repl(redis.REPL_NONE)',
   "if v then redis.call('SET', KEYS[1], v, 'KEEPTTL') else redis.call('SET', KEYS[1], ''); redis.call('DEL', KEYS[1]) end",
   'return 0',
 ].join('\n');
+
+/** The guard's answer when the marker was missing and the block ran anyway (see above). */
+export const MARKER_GONE = 2;
 
 /**
  * The target lost writes this sink applied: after a failover of a target

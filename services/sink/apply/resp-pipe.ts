@@ -57,8 +57,10 @@ export class RespPipe {
   private connecting: Promise<Conn> | undefined;
   private closed = false;
   private nextId = 1;
-  /** WAITs asked for in this turn of the event loop, per connection and replica count: one is sent for all. */
-  private waits = new Map<string, Promise<number>>();
+  /** Payloads written so far, over every connection: a write's number says what a later WAIT covers. */
+  private written = 0;
+  /** The last WAIT sent, per connection and arguments, with the number of the last write before it. */
+  private waits = new Map<string, { after: number; reply: Promise<number> }>();
 
   constructor(private readonly o: RespPipeOptions) {}
 
@@ -77,37 +79,48 @@ export class RespPipe {
   }
 
   /** As send, and says which connection carried the commands (for `wait`). */
-  async sendTracked(payload: Buffer, replies: number): Promise<{ replies: Reply[]; conn: number }> {
+  async sendTracked(payload: Buffer, replies: number): Promise<{ replies: Reply[]; conn: number; seq: number }> {
     const live = this.conn !== undefined && !this.conn.socket.destroyed ? this.conn : undefined;
     const conn = live ?? (await this.connect());
-    return { replies: await this.write(conn, payload, replies), conn: conn.id };
+    const seq = this.written + 1;
+    return { replies: await this.write(conn, payload, replies), conn: conn.id, seq };
   }
 
   /**
-   * `WAIT replicas timeoutMs` on connection `conn`: resolves with the number
-   * of replicas that acknowledged every write sent on that connection before
-   * it (WAIT counts up to the client's own last write, redis/src/replication.c
-   * waitCommand). A WAIT sent after a write's reply arrived covers it, so the
-   * calls of one turn of the event loop share one WAIT. Throws a retriable
+   * `WAIT replicas timeoutMs` on connection `conn`, covering the write
+   * numbered `seq` (sendTracked): resolves with the number of replicas that
+   * acknowledged every write sent on that connection before the WAIT (WAIT
+   * counts up to the client's own last write, redis/src/replication.c
+   * waitCommand). A connection serves its commands in order, so a WAIT
+   * already sent after write `seq` covers it: callers join it instead of
+   * sending another. This matters because a WAIT blocks the connection in
+   * Redis until the replicas answer, and every partition batch of a fetch
+   * cycle asks one of each master it wrote to. Throws a retriable
    * REDIS_UNAVAILABLE when that connection is gone: the writes' fate is then
    * unknown, and a WAIT on another connection would vouch for nothing.
    */
-  wait(conn: number, replicas: number, timeoutMs: number): Promise<number> {
+  wait(conn: number, replicas: number, timeoutMs: number, seq: number): Promise<number> {
     const live = this.conn !== undefined && !this.conn.socket.destroyed ? this.conn : undefined;
     if (live === undefined || live.id !== conn) {
       return Promise.reject(new TandemError('REDIS_UNAVAILABLE', `connection ${conn} to ${this.address} is gone; its writes are not known to be replicated`, { retriable: true }));
     }
     const id = `${conn}/${replicas}/${timeoutMs}`;
-    let p = this.waits.get(id);
-    if (p === undefined) {
-      p = this.write(live, encodeCommand(['WAIT', String(replicas), String(timeoutMs)]), 1).then(([reply]) => {
+    const last = this.waits.get(id);
+    if (last !== undefined && last.after >= seq) return last.reply;
+    const sent = { after: this.written, reply: Promise.resolve(0) };
+    sent.reply = this.write(live, encodeCommand(['WAIT', String(replicas), String(timeoutMs)]), 1).then(
+      ([reply]) => {
+        if (this.waits.get(id) === sent) this.waits.delete(id);
         if (typeof reply !== 'number') throw reply instanceof Error ? reply : new TandemError('RESP_PROTOCOL', `WAIT answered ${String(reply)}`);
         return reply;
-      });
-      this.waits.set(id, p);
-      process.nextTick(() => this.waits.delete(id));
-    }
-    return p;
+      },
+      (err: unknown) => {
+        if (this.waits.get(id) === sent) this.waits.delete(id);
+        throw err;
+      },
+    );
+    this.waits.set(id, sent);
+    return sent.reply;
   }
 
   close(): void {
@@ -131,6 +144,7 @@ export class RespPipe {
           conn.socket.uncork();
         });
       }
+      this.written++;
       conn.socket.write(payload);
     });
   }

@@ -2,12 +2,12 @@ import { LogSampler } from '../../shared/log-sampler';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { formatMarkerValue, markerKey, type MarkerValue } from '../../shared/marker';
-import { commandBytes, RespBuffer } from '../../shared/resp';
+import { commandBytes, encodeCommand, encodePrefix, RespBuffer } from '../../shared/resp';
 import { SLOT_COUNT } from '../../shared/slot';
 import type { ApplyItem, ItemOutcome } from './apply-item';
 import type { ClusterRouter } from './cluster-router';
 import { isApplied, type CachedMarker, type MarkerCache } from './marker-cache';
-import { MARKER_GUARD, TargetBehindError, isBehind } from './marker-guard';
+import { MARKER_GONE, MARKER_GUARD, TargetBehindError, isBehind } from './marker-guard';
 import { classifyApplyError, isReplyError, transientReason } from './reply-errors';
 import type { Reply } from './resp-pipe';
 import type { SlotRun } from './slot-batcher';
@@ -73,6 +73,13 @@ export interface WriterOptions {
   stopping?: () => boolean;
 }
 
+// The constant parts of a block, encoded once (RESP of each is in resp.ts).
+const ASKING = encodeCommand(['ASKING']);
+const MULTI = encodeCommand(['MULTI']);
+const EXEC = encodeCommand(['EXEC']);
+const WATCH_HEAD = encodePrefix(2, ['WATCH']);
+const GUARD_HEAD = encodePrefix(6, ['EVAL', MARKER_GUARD, '1']);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An address this sink applied, and the master and connection that took the write. */
@@ -80,12 +87,14 @@ type Applied = MarkerValue & { index: number; node?: string; conn?: number };
 
 /** The masters one batch wrote to, with the connections that carried its EXECs and the runs applied there. */
 export class ApplyLedger {
-  readonly masters = new Map<string, { conns: Set<number>; runs: Map<string, { slot: number; origin: string; partition: number; topic: string }> }>();
+  readonly masters = new Map<string, { conns: Set<number>; seq: number; runs: Map<string, { slot: number; origin: string; partition: number; topic: string }> }>();
 
-  note(master: string, conn: number, run: SlotRun): void {
+  /** `seq`: the pipe's number of the block's write (RespPipe.sendTracked), what the master's WAIT must cover. */
+  note(master: string, conn: number, seq: number, run: SlotRun): void {
     let m = this.masters.get(master);
-    if (m === undefined) this.masters.set(master, (m = { conns: new Set(), runs: new Map() }));
+    if (m === undefined) this.masters.set(master, (m = { conns: new Set(), seq, runs: new Map() }));
     m.conns.add(conn);
+    if (seq > m.seq) m.seq = seq;
     m.runs.set(`${run.origin}/${run.slot}`, { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' });
   }
 }
@@ -136,13 +145,7 @@ export class Writer {
     const mine = last[run.slot];
     if (mine === undefined || !isBehind(marker, mine)) return marker;
     if (!(await this.couldHaveLost(run.slot, mine))) {
-      this.o.onMarkerLost?.();
-      this.lostLog.sample((suppressed) =>
-        this.o.log.warn(
-          { slot: run.slot, origin: run.origin, marker: marker === null ? null : `${marker.partition}:${marker.offset}:${marker.index ?? '*'}`, applied: `${mine.partition}:${mine.offset}:${mine.index}`, suppressed },
-          'the marker is behind what this sink applied, with no failover of its master since (evicted, flushed or deleted?): not re-applying; the next write restores it',
-        ),
-      );
+      this.markerLost(run, marker, mine);
       return { partition: mine.partition, offset: mine.offset, index: mine.index };
     }
     const first = this.appliedOf(this.first, run.origin);
@@ -155,6 +158,30 @@ export class Writer {
       offset,
       `slot ${run.slot}, origin ${run.origin}: the target's marker (${marker === null ? 'none' : `${marker.partition}:${marker.offset}:${marker.index ?? '*'}`}) is behind what this sink applied (${mine.partition}:${mine.offset}:${mine.index}); a failover of the target lost writes; rewinding partition ${run.partition} to offset ${offset}`,
     );
+  }
+
+  /** Counts and logs (sampled) a marker found behind what this sink applied, with no failover since: not re-applied. */
+  private markerLost(run: { slot: number; origin: string }, marker: MarkerValue | null, mine: MarkerValue & { index: number }): void {
+    this.o.onMarkerLost?.();
+    this.lostLog.sample((suppressed) =>
+      this.o.log.warn(
+        { slot: run.slot, origin: run.origin, marker: marker === null ? null : `${marker.partition}:${marker.offset}:${marker.index ?? '*'}`, applied: `${mine.partition}:${mine.offset}:${mine.index}`, suppressed },
+        'the marker is behind what this sink applied, with no failover of its master since (evicted, flushed or deleted?): not re-applying; the next write restores it',
+      ),
+    );
+  }
+
+  /**
+   * Whether the guard may take a missing marker for the one this sink
+   * applied last in the slot: that write went over the connection the block
+   * goes over now, to the master it goes to, so no failover can have lost it
+   * (checkNotBehind's rule, decided here without a round trip). The marker
+   * was deleted (FLUSHALL, eviction, DEL), not lost: a block that aborted on
+   * it would only be re-sent after a GET, as the same block.
+   */
+  private missingIsOurs(run: SlotRun, node: string, connId: number | undefined, expected: CachedMarker | null): boolean {
+    const mine = this.appliedOf(this.last, run.origin)[run.slot];
+    return mine !== undefined && expected !== null && mine.node === node && connId !== undefined && mine.conn === connId && expected.raw === formatMarkerValue(mine.partition, mine.offset, mine.index);
   }
 
   /** Whether writes made on `mine`'s connection can be gone: the slot's master is another node now, or that connection closed. */
@@ -242,7 +269,8 @@ export class Writer {
           const firsts = this.appliedOf(this.first, run.origin);
           firsts[run.slot] ??= { partition: run.partition, offset: first.offset, index: first.index };
         }
-        ledger?.note(sent.node, sent.conn, run);
+        ledger?.note(sent.node, sent.conn, sent.seq, run);
+        if (sent.markerGone && marker !== null) this.markerLost(run, null, { ...marker, index: marker.index ?? 0 });
         const applied = mapReplies(pending, sent.replies, where);
         return skipped.length === 0 ? applied : skipped.concat(applied);
       } catch (err) {
@@ -289,14 +317,15 @@ export class Writer {
    * Sends one block; `replies` is null when the guard aborted it (EXEC nil).
    * `node` and `conn` say where it ran, for the WAIT of makeDurable.
    */
-  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined, expected: CachedMarker | null): Promise<{ replies: Reply[] | null; node: string; conn: number }> {
+  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined, expected: CachedMarker | null): Promise<{ replies: Reply[] | null; node: string; conn: number; seq: number; markerGone: boolean }> {
     const node = ask ?? (await this.o.router.master(run.slot)).key;
     const pipe = this.o.router.pipe(node);
+    const missingOk = this.o.guard === true && ask === undefined && this.missingIsOurs(run, node, pipe.connId, expected);
     const key = markerKey(run.slot, run.origin);
     const last = items[items.length - 1];
     const marker = ['SET', key, formatMarkerValue(run.partition, last.offset, last.index)];
     const guard = this.o.guard === true;
-    let size = 64 + commandBytes(marker) + (guard ? MARKER_GUARD.length + 2 * key.length + 64 : 0);
+    let size = 64 + commandBytes(marker) + (guard ? MARKER_GUARD.length + 2 * key.length + 160 : 0);
     let commands = 0;
     for (const item of items) {
       for (const argv of item.commands) {
@@ -311,21 +340,26 @@ export class Writer {
     // Its own failure shows up as an ASK/MOVED on the transaction below.
     let prefix = 0;
     if (guard) {
-      if (ask !== undefined) out.command(['ASKING']);
-      out.command(['WATCH', key]);
-      if (ask !== undefined) out.command(['ASKING']);
-      out.command(['EVAL', MARKER_GUARD, '1', key, expected?.raw ?? '']);
+      if (ask !== undefined) out.raw(ASKING);
+      out.raw(WATCH_HEAD);
+      out.bulk(key);
+      if (ask !== undefined) out.raw(ASKING);
+      out.raw(GUARD_HEAD);
+      out.bulk(key);
+      out.bulk(expected?.raw ?? '');
+      out.bulk(missingOk ? '1' : '');
       prefix += ask !== undefined ? 4 : 2;
     }
-    if (ask !== undefined) out.command(['ASKING']);
+    if (ask !== undefined) out.raw(ASKING);
     if (ask !== undefined) prefix++;
-    out.command(['MULTI']);
+    out.raw(MULTI);
     out.command(marker);
     for (const item of items) for (const argv of item.commands) out.command(argv);
-    out.command(['EXEC']);
+    out.raw(EXEC);
     const sent = await pipe.sendTracked(out.finish(), commands + 3 + prefix);
-    if (!guard) return { replies: execResult(sent.replies.slice(prefix)), node, conn: sent.conn };
-    return { replies: guardedExecResult(sent.replies, ask !== undefined, this.o.log), node, conn: sent.conn };
+    if (!guard) return { replies: execResult(sent.replies.slice(prefix)), node, conn: sent.conn, seq: sent.seq, markerGone: false };
+    const replies = guardedExecResult(sent.replies, ask !== undefined, this.o.log);
+    return { replies, node, conn: sent.conn, seq: sent.seq, markerGone: replies !== null && sent.replies[ask !== undefined ? 3 : 1] === MARKER_GONE };
   }
 
   /**
@@ -365,7 +399,7 @@ export class Writer {
       if (this.unreplicated.delete(node)) this.o.log.info({ node, replicas: want }, 'target master has a live replica again: waiting for it before commits');
       try {
         if (m.conns.size !== 1) throw new TandemError('REDIS_UNAVAILABLE', `the batch's writes to ${node} went over ${m.conns.size} connections`, { retriable: true });
-        const acked = await this.o.router.pipe(node).wait([...m.conns][0], want, d.timeoutMs);
+        const acked = await this.o.router.pipe(node).wait([...m.conns][0], want, d.timeoutMs, m.seq);
         if (acked >= want) {
           this.o.onReplicaWait?.('acked');
           return;

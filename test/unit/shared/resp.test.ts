@@ -1,4 +1,4 @@
-import { commandBytes, encodeCommand, encodedLength, RespBuffer } from '../../../services/shared/resp';
+import { commandBytes, encodeCommand, encodedLength, encodePrefix, RespBuffer } from '../../../services/shared/resp';
 
 const manual = (argv: (string | Buffer)[]) =>
   Buffer.concat([
@@ -22,5 +22,23 @@ describe('RESP encoding', () => {
     const out = new RespBuffer(16);
     for (const c of commands) out.command(c);
     expect(out.finish().equals(Buffer.concat(commands.map(manual)))).toBe(true);
+  });
+
+  test('lengths of every digit count are written as their decimal text', () => {
+    for (const len of [0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65536, 1234567]) {
+      const argv = ['SET', Buffer.alloc(len, 0x61)];
+      const out = new RespBuffer(8);
+      out.command(argv);
+      expect(out.finish().equals(manual(argv))).toBe(true);
+    }
+  });
+
+  test('a constant head plus bulk arguments equals the whole command encoded at once', () => {
+    const script = 'return 1\r\n'.repeat(30);
+    const head = encodePrefix(6, ['EVAL', script, '1']);
+    const out = new RespBuffer(4);
+    out.raw(head);
+    for (const a of ['__tandem:{a}:o:x', '3:10:2', Buffer.alloc(12345, 0x0a)]) out.bulk(a);
+    expect(out.finish().equals(manual(['EVAL', script, '1', '__tandem:{a}:o:x', '3:10:2', Buffer.alloc(12345, 0x0a)]))).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import RedisParser from 'redis-parser';
 import { TandemError } from '../../../services/shared/errors';
-import { MARKER_GUARD, TargetBehindError, isBehind } from '../../../services/sink/apply/marker-guard';
+import { MARKER_GONE, MARKER_GUARD, TargetBehindError, isBehind } from '../../../services/sink/apply/marker-guard';
 import type { Reply } from '../../../services/sink/apply/resp-pipe';
 import { guardedExecResult, mapReplies } from '../../../services/sink/apply/writer';
 import { item } from './fixtures';
@@ -66,6 +66,21 @@ describe('the marker guard on real replies', () => {
     expect(guardedExecResult(parse(c.replies), false)).toBeNull();
     expect(parse(c.afterOnMaster)).toEqual([0, null]);
     expect(parse(c.afterOnReplica)).toEqual([0, null]);
+  });
+
+  test('the marker is gone and the sink says the last one was its own on this connection (FLUSHALL, eviction): the check says 2, the block runs and writes it again', () => {
+    const c = capture('guard-marker-gone-ours');
+    const replies = parse(c.replies);
+    expect(replies[1]).toBe(MARKER_GONE);
+    const exec = guardedExecResult(replies, false);
+    expect(mapReplies(items(), exec!, 'slot 0').map((o) => o.status)).toEqual(['applied']);
+    expect(parse(c.afterOnReplica)).toEqual(['3:11:0', '1']);
+  });
+
+  test('another sink applied since: the missing-is-ours flag does not let the block run', () => {
+    const c = capture('guard-stale-ours');
+    expect(guardedExecResult(parse(c.replies), false)).toBeNull();
+    expect(parse(c.afterOnMaster)).toEqual(['3:12:0', null]);
   });
 
   test('the marker written by another connection between WATCH and EXEC: the check passed, EXEC is still nil', () => {
