@@ -43,6 +43,9 @@ export const sinkSectionSchema = z
     fetchMaxBytesPerPartition: z
       .number().int().min(16 * 1024).default(256 * 1024)
       .describe('most record bytes one fetch brings per partition'),
+    fetchMaxWaitMs: z
+      .number().int().min(1).max(1000).default(5)
+      .describe('longest the broker holds a fetch that has no committed record to return; also how soon the sink sees a record committed while a fetch waits (lag), and how often an idle sink polls each broker'),
     partitionsConsumedConcurrently: z
       .number().int().min(1).max(1024).default(64)
       .describe('Kafka partitions applied in parallel (each partition stays in order); at least the partitions this sink is assigned, so one fetch cycle applies every partition at once'),

@@ -137,6 +137,7 @@ export class SinkService {
       partitionsConsumedConcurrently: s.partitionsConsumedConcurrently,
       fetchMaxBytes: s.fetchMaxBytes,
       fetchMaxBytesPerPartition: s.fetchMaxBytesPerPartition,
+      fetchMaxWaitMs: s.fetchMaxWaitMs,
       sessionTimeoutMs: s.sessionTimeoutMs,
       log: log.child({ module: 'consumer' }),
       handler: async (batch) => {
