@@ -73,6 +73,8 @@ const B = 'e2eb';
 const GOAL_P99_MS = 50;
 const GOAL_RATE = 10_000;
 const GOAL_THROUGHPUT_RATIO = 0.5;
+/** The conflicts issue's goal: the sink's detection costs at most a fifth of the throughput. */
+const GOAL_DETECTION_RATIO = 0.8;
 
 interface Options {
   rates: (number | null)[];
@@ -85,7 +87,24 @@ interface Options {
   drainTimeoutS: number;
   cpuProf: boolean;
   redisShake: string | undefined;
+  /** --conflicts: the same loads with the sink's conflict detection off, then on (issue 13's cost) */
+  conflicts: boolean;
 }
+
+/**
+ * One way of running Tandem. The conflicts comparison runs a source in b too
+ * in both variants (the sink's detection reads b's own changes topic, which
+ * b's source writes), so the variants differ only in `sink.conflicts`.
+ */
+interface Variant {
+  replicator: string;
+  sourceB: boolean;
+  sinkYaml: string[];
+}
+
+const PLAIN: Variant = { replicator: 'Tandem', sourceB: false, sinkYaml: [] };
+const DETECTION_OFF: Variant = { replicator: 'Tandem, detection off', sourceB: true, sinkYaml: ['  conflicts: off'] };
+const DETECTION_ON: Variant = { replicator: 'Tandem, detection on', sourceB: true, sinkYaml: ['  conflicts: report'] };
 
 /** What every load needs: both clusters (per-node clients and cluster clients) and where to put files. */
 interface Stage {
@@ -129,7 +148,7 @@ async function flushBoth(st: Stage): Promise<void> {
   await Promise.all([flushCluster(st.a), flushCluster(st.b)]);
 }
 
-async function runTandem(st: Stage, stack: StackState, o: Options, profDir: string): Promise<{ results: LoadResult[]; details: TandemDetail[] }> {
+async function runTandem(st: Stage, stack: StackState, o: Options, profDir: string, v: Variant = PLAIN): Promise<{ results: LoadResult[]; details: TandemDetail[] }> {
   const cli = tandemCli();
   const common = (dc: string, seeds: string) => [`dc: ${dc}`, 'kafka:', `  brokers: [${stack.endpoints.kafkaBrokers}]`, 'redis:', `  nodes: [${seeds.split(',').join(', ')}]`, 'log:', '  level: info'];
   const prof = (kind: string) => (o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', join(profDir, kind)] : []);
@@ -139,13 +158,20 @@ async function runTandem(st: Stage, stack: StackState, o: Options, profDir: stri
     const source = startServiceChild({ kind: 'source', cli, dir: st.dir, yaml: [...common(A, stack.endpoints.redisA), 'source:', `  commitIntervalMs: ${o.commitIntervalMs}`], execArgv: prof('source') });
     children.push(source);
     const sourcePort = await waitServiceReady(source);
-    const sink = startServiceChild({ kind: 'sink', cli, dir: st.dir, yaml: [...common(B, stack.endpoints.redisB), 'sink:', `  peers: [${A}]`], execArgv: prof('sink') });
+    let sourceB: ServiceChild | undefined;
+    if (v.sourceB) {
+      mkdirSync(join(st.dir, 'b'), { recursive: true });
+      sourceB = startServiceChild({ kind: 'source', cli, dir: join(st.dir, 'b'), yaml: [...common(B, stack.endpoints.redisB), 'source:', `  commitIntervalMs: ${o.commitIntervalMs}`] });
+      children.push(sourceB);
+      await waitServiceReady(sourceB);
+    }
+    const sink = startServiceChild({ kind: 'sink', cli, dir: st.dir, yaml: [...common(B, stack.endpoints.redisB), 'sink:', `  peers: [${A}]`, ...v.sinkYaml], execArgv: prof('sink') });
     children.push(sink);
     const sinkPort = await waitServiceReady(sink);
-    log(`Tandem: source (pid ${source.proc.pid}, log ${source.logFile}) and sink (pid ${sink.proc.pid}, log ${sink.logFile}) ready`);
+    log(`${v.replicator}: source (pid ${source.proc.pid}, log ${source.logFile}) and sink (pid ${sink.proc.pid}, log ${sink.logFile})${sourceB ? ` and source b (pid ${sourceB.proc.pid}, log ${sourceB.logFile})` : ''} ready`);
     const tandem: Replicator = {
-      name: 'Tandem',
-      pids: { source: source.proc.pid, sink: sink.proc.pid },
+      name: v.replicator,
+      pids: { source: source.proc.pid, sink: sink.proc.pid, ...(sourceB ? { 'source b': sourceB.proc.pid } : {}) },
       keysPerSlot: 1,
       check: () => {
         for (const c of children) if (c.proc.exitCode !== null) throw new Error(`${c.kind} exited with ${c.proc.exitCode} (log: ${c.logFile})`);
@@ -219,6 +245,7 @@ function options(argv: string[]): Options {
     drainTimeoutS: Math.min(600, Number(arg(argv, '--drain-timeout-s', '120'))),
     cpuProf: argv.includes('--cpu-prof'),
     redisShake: shake === '' ? undefined : resolve(shake),
+    conflicts: argv.includes('--conflicts'),
   };
 }
 
@@ -273,8 +300,14 @@ export async function main(argv: string[]): Promise<void> {
       cb: new Cluster(seedNodes(stack.endpoints.redisB), { enableAutoPipelining: true }),
       dir,
     };
-    tandem = await runTandem(st, stack, o, profDir);
-    if (o.redisShake !== undefined) shake = await runRedisShake(st, stack, o, o.redisShake);
+    if (o.conflicts) {
+      const off = await runTandem(st, stack, o, profDir, DETECTION_OFF);
+      const on = await runTandem(st, stack, o, profDir, DETECTION_ON);
+      tandem = { results: [...off.results, ...on.results], details: [...off.details, ...on.details] };
+    } else {
+      tandem = await runTandem(st, stack, o, profDir);
+      if (o.redisShake !== undefined) shake = await runRedisShake(st, stack, o, o.redisShake);
+    }
     ok = true;
   } finally {
     st?.ca.disconnect();
@@ -289,6 +322,10 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 function report(machine: MachineInfo, o: Options, results: LoadResult[], details: TandemDetail[], profDir: string, writeMd: boolean): void {
+  if (o.conflicts) {
+    reportConflicts(machine, o, results, writeMd);
+    return;
+  }
   const tbl = e2eTable(results);
   const detail = tandemDetailTable(details);
   console.log(`\n${tbl}\n\nTandem, from its /metrics:\n\n${detail}\n`);
@@ -338,4 +375,45 @@ function report(machine: MachineInfo, o: Options, results: LoadResult[], details
     ].join('\n'),
   );
   log('BENCHMARKS.md: section "End-to-end replication (e2e)" updated');
+}
+
+/** The cost of conflict detection (issue 13): each load with `sink.conflicts` off and on, and the throughput ratio. */
+function reportConflicts(machine: MachineInfo, o: Options, results: LoadResult[], writeMd: boolean): void {
+  const get = (load: string, v: Variant) => results.find((r) => r.load === load && r.replicator === v.replicator);
+  const loads = [...new Set(results.map((r) => r.load))];
+  const cell = (r: LoadResult | undefined, f: (r: LoadResult) => string) => (r === undefined ? '–' : f(r));
+  const lagOf = (r: LoadResult) => (r.probes === 0 ? '–' : `${r.p50} / ${r.p99}`);
+  const rows = loads.map((load) => {
+    const [off, on] = [get(load, DETECTION_OFF), get(load, DETECTION_ON)];
+    const ratio = off && on && off.replicatedRate && on.replicatedRate ? (on.replicatedRate / off.replicatedRate).toFixed(3) : '–';
+    return `| ${load} | ${cell(off, (r) => String(r.replicatedRate))} | ${cell(on, (r) => String(r.replicatedRate))} | **${ratio}** | ${cell(off, lagOf)} | ${cell(on, lagOf)} | ${cell(off, (r) => `${r.rss.sink ?? '–'}`)} / ${cell(on, (r) => `${r.rss.sink ?? '–'}`)} |`;
+  });
+  const tbl = [
+    '| load | replicated /s: detection off | replicated /s: detection on | **ratio on / off** | lag p50 / p99 (ms): off | lag p50 / p99 (ms): on | peak sink RSS (MiB): off / on |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...rows,
+  ].join('\n');
+  const max = get('max', DETECTION_ON);
+  const maxOff = get('max', DETECTION_OFF);
+  const verdict =
+    max && maxOff && max.replicatedRate && maxOff.replicatedRate
+      ? `max throughput with detection on / off: ${(max.replicatedRate / maxOff.replicatedRate).toFixed(3)} against a goal of ${GOAL_DETECTION_RATIO} (${max.replicatedRate / maxOff.replicatedRate >= GOAL_DETECTION_RATIO ? 'met' : 'not met'})`
+      : 'no max load run';
+  console.log(`\n${tbl}\n\n${verdict}`);
+  if (!writeMd) return;
+  updateBenchmarksSection(
+    'End-to-end: the cost of conflict detection (e2e --conflicts)',
+    [
+      '`npm run bench -- e2e --conflicts` (`bench/e2e.ts`): the loads of the e2e benchmark (source a → Kafka → sink b), run twice on one stack:',
+      'with `sink.conflicts: off`, then with `sink.conflicts: report`. A source in b runs in both (detection reads b\'s own changes topic, which it writes),',
+      'so the runs differ only in the sink\'s detection: tailing b\'s topic, the window of local writes, the check of every applied event.',
+      `Both clusters emptied before each load; ${o.partitions} partitions; each variant warmed up as the e2e benchmark is.`,
+      '',
+      `Machine: nproc ${machine.nproc}, ${machine.cpu}, RAM ${machine.ramGiB} GiB, node ${machine.node}; commit ${machine.commit}; 1-minute load average ${machine.loadAvg1m} at the start; ${new Date().toISOString().slice(0, 10)}.`,
+      '',
+      tbl,
+      '',
+      `Goal (issue 13): throughput with detection on at least ${GOAL_DETECTION_RATIO}× with it off. This run: ${verdict}.`,
+    ].join('\n'),
+  );
 }

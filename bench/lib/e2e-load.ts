@@ -5,7 +5,7 @@ import { dbsize, type ClusterNodes } from './cluster-nodes';
  * result of one load, and the wait until every write is visible in b.
  */
 export interface Replicator {
-  name: 'Tandem' | 'RedisShake';
+  name: string;
   /** the measured processes, by role (RSS) */
   pids: Record<string, number | undefined>;
   /**
