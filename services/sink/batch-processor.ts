@@ -200,6 +200,8 @@ export class BatchProcessor {
     const now = Date.now();
     // Counters are incremented once per (label set) and batch: a labelled inc per event was a hot spot.
     const applied = new Map<string, { origin: string; kind: string; n: number }>();
+    // The histogram's child per label set, looked up once per batch: observe(labels, v) hashes the labels each call.
+    const latencyBySource = new Map<string, ReturnType<typeof metrics.applyLatency.labels>>();
     let alreadyApplied = 0;
     let exists = 0;
     let notDue = 0;
@@ -211,7 +213,9 @@ export class BatchProcessor {
           const c = applied.get(id);
           if (c === undefined) applied.set(id, { origin: e.origin, kind: e.kind, n: 1 });
           else c.n++;
-          metrics.applyLatency.observe({ source: e.source }, Math.max(0, now - e.capturedAt) / 1000);
+          let latency = latencyBySource.get(e.source);
+          if (latency === undefined) latencyBySource.set(e.source, (latency = metrics.applyLatency.labels({ source: e.source })));
+          latency.observe(Math.max(0, now - e.capturedAt) / 1000);
           break;
         }
         case 'skipped-applied':
