@@ -34,13 +34,6 @@ export interface CompareOptions extends KeyCompareOptions {
   keys?: Buffer[];
 }
 
-/** The reserved prefix of the anti-loop markers, which legitimately differ per DC (DESIGN §3). */
-export const MARKER_PREFIX = Buffer.from('__tandem:');
-
-export function isMarkerKey(key: Buffer): boolean {
-  return key.length >= MARKER_PREFIX.length && key.subarray(0, MARKER_PREFIX.length).equals(MARKER_PREFIX);
-}
-
 export function mastersOf(side: Side): Redis[] {
   return side instanceof Cluster ? side.nodes('master') : [side];
 }

@@ -1,5 +1,6 @@
 import { DIFF_KINDS, type DiffKind, type VerifyMode } from './classify';
-import { compareKey, isMarkerKey, scanKeys, type KeyDiff, type Side } from './compare';
+import { isReservedKey } from '../../shared/marker';
+import { compareKey, scanKeys, type KeyDiff, type Side } from './compare';
 import { RateLimiter } from './rate-limit';
 
 /**
@@ -49,7 +50,8 @@ export async function verifyClusters(a: Side, b: Side, o: VerifyOptions): Promis
   const limiter = new RateLimiter(o.qps);
   const keyOpts = { mode: o.mode, ttlToleranceMs: o.ttlToleranceMs, limiter };
   const concurrency = o.concurrency ?? 16;
-  const keep = (k: Buffer) => o.includeMarkers || !isMarkerKey(k);
+  // Every key under the reserved prefix (the markers, which legitimately differ per DC, DESIGN §3): Tandem's bookkeeping, not data.
+  const keep = (k: Buffer) => o.includeMarkers || !isReservedKey(k);
   const scanned = { a: 0, b: 0 };
   let compared = 0;
   const rounds: RoundResult[] = [];
