@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { TandemError } from '../shared/errors';
 import { packageRoot } from '../shared/paths';
-import { registerRdbCommand } from '../rdb/inspect-command';
+import { registerRdbCommand } from './commands/rdb';
 import { registerStackCommand } from './commands/stack';
 import { registerDemoCommand } from './commands/demo';
 import { registerTopicsCommand } from './commands/topics';

@@ -1,15 +1,7 @@
 import { TandemError } from '../shared/errors';
 import { crc64 } from './crc64';
 import { BufferReader } from './encodings/buffer-reader';
-import { redisTypeOf } from './opcodes';
-import { decodeHash } from './types/hash';
-import { decodeList } from './types/list';
-import { decodeModule } from './types/module';
-import { decodeSet } from './types/set';
-import { decodeStream } from './types/stream';
-import { decodeString } from './types/string';
-import { decodeZset } from './types/zset';
-import type { RdbValue } from './value';
+import { codecOfRdbType, type RdbValue } from './types';
 
 export interface DecodedPayload {
   rdbType: number;
@@ -21,7 +13,7 @@ export interface DecodedPayload {
 /**
  * Decodes a RESTORE / DUMP payload (<type><value><version u16le><crc64 le>)
  * into a value. Needs the whole payload in memory: use it for inspection,
- * verification and the rewrite fallback, not on the streaming hot path.
+ * verification and `tandem audit`, not on the streaming hot path.
  */
 export function decodePayload(payload: Buffer, opts: { verifyChecksum?: boolean } = {}): DecodedPayload {
   if (payload.length < 11) {
@@ -46,25 +38,9 @@ export function decodePayload(payload: Buffer, opts: { verifyChecksum?: boolean 
   return { rdbType, rdbVersion, value };
 }
 
-/** Decodes one value of `rdbType` at the reader's position. */
+/** Decodes one value of `rdbType` at the reader's position, with its type's codec (types/<type>.ts). */
 export function decodeValue(r: BufferReader, rdbType: number): RdbValue {
-  switch (redisTypeOf(rdbType)) {
-    case 'string':
-      return decodeString(r);
-    case 'list':
-      return decodeList(r, rdbType);
-    case 'set':
-      return decodeSet(r, rdbType);
-    case 'zset':
-      return decodeZset(r, rdbType);
-    case 'hash':
-      return decodeHash(r, rdbType);
-    case 'stream':
-      return decodeStream(r, rdbType);
-    case 'module':
-      if (rdbType !== 7) throw new TandemError('RDB_UNSUPPORTED', `RDB_TYPE_MODULE_PRE_GA (6) values cannot be decoded without the module`);
-      return decodeModule(r);
-    default:
-      throw r.corrupt(`expected a value type, got ${rdbType}`, r.pos - 1);
-  }
+  const codec = codecOfRdbType(rdbType);
+  if (codec === undefined) throw r.corrupt(`expected a value type, got ${rdbType}`, r.pos - 1);
+  return codec.decode(r, rdbType);
 }

@@ -1,4 +1,4 @@
-import type { RedisType } from './opcodes';
+import type { RedisType } from './types';
 
 /**
  * What the RDB parser emits, in file order. A consumer pulls events one at a

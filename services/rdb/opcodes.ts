@@ -72,44 +72,4 @@ export const QUICKLIST_NODE_CONTAINER_PACKED = 2;
 export const RDB_MIN_VERSION = 1;
 export const RDB_MAX_VERSION = 12;
 
-export type RedisType = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream' | 'module';
-
-/** The Redis TYPE reply for each object type code; undefined for codes that are not types. */
-export function redisTypeOf(rdbType: number): RedisType | undefined {
-  switch (rdbType) {
-    case RDB_TYPE_STRING:
-      return 'string';
-    case RDB_TYPE_LIST:
-    case RDB_TYPE_LIST_ZIPLIST:
-    case RDB_TYPE_LIST_QUICKLIST:
-    case RDB_TYPE_LIST_QUICKLIST_2:
-      return 'list';
-    case RDB_TYPE_SET:
-    case RDB_TYPE_SET_INTSET:
-    case RDB_TYPE_SET_LISTPACK:
-      return 'set';
-    case RDB_TYPE_ZSET:
-    case RDB_TYPE_ZSET_2:
-    case RDB_TYPE_ZSET_ZIPLIST:
-    case RDB_TYPE_ZSET_LISTPACK:
-      return 'zset';
-    case RDB_TYPE_HASH:
-    case RDB_TYPE_HASH_ZIPMAP:
-    case RDB_TYPE_HASH_ZIPLIST:
-    case RDB_TYPE_HASH_LISTPACK:
-    case RDB_TYPE_HASH_METADATA_PRE_GA:
-    case RDB_TYPE_HASH_LISTPACK_EX_PRE_GA:
-    case RDB_TYPE_HASH_METADATA:
-    case RDB_TYPE_HASH_LISTPACK_EX:
-      return 'hash';
-    case RDB_TYPE_STREAM_LISTPACKS:
-    case RDB_TYPE_STREAM_LISTPACKS_2:
-    case RDB_TYPE_STREAM_LISTPACKS_3:
-      return 'stream';
-    case RDB_TYPE_MODULE_PRE_GA:
-    case RDB_TYPE_MODULE_2:
-      return 'module';
-    default:
-      return undefined;
-  }
-}
+// Which Redis type each RDB_TYPE_* code belongs to is in types/index.ts (the codec table).

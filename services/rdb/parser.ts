@@ -6,8 +6,8 @@ import * as op from './opcodes';
 import { PayloadCapture } from './payload-capture';
 import { hex, rdbCorrupt, rdbUnsupported } from './rdb-errors';
 import { SmallKeyReader } from './small-key';
+import { codecOfRdbType } from './types';
 import { moduleNameOf, walkModuleOpcodes } from './types/module';
-import { walkValue } from './walk-value';
 
 /*
  * RDB file (rdb.c rdbSaveRio / rdbLoadRioWithLoadingCtx):
@@ -231,8 +231,8 @@ export class RdbParser {
           yield* this.readEof(at);
           return;
         default: {
-          const redisType = op.redisTypeOf(type);
-          if (redisType === undefined) throw rdbCorrupt(at, `expected an opcode or a value type, got ${hex(type)}`);
+          const codec = codecOfRdbType(type);
+          if (codec === undefined) throw rdbCorrupt(at, `expected an opcode or a value type, got ${hex(type)}`);
           if (type === op.RDB_TYPE_MODULE_PRE_GA) {
             throw rdbUnsupported(at, 'RDB_TYPE_MODULE_PRE_GA (6) values (Redis 4.0 release candidates) cannot be skipped without the module');
           }
@@ -247,7 +247,7 @@ export class RdbParser {
             break;
           }
           const key = yield* this.readString('a key name');
-          const header: RdbKeyHeader = { db, key, type: redisType, rdbType: type, expireAt, offset: at };
+          const header: RdbKeyHeader = { db, key, type: codec.name, rdbType: type, expireAt, offset: at };
           if (idle !== undefined) header.idle = idle;
           if (freq !== undefined) header.freq = freq;
           expireAt = -1;
@@ -255,7 +255,7 @@ export class RdbParser {
           freq = undefined;
           this.capture.begin(header);
           w.startCapture(this.capture);
-          yield* walkValue(w, type, at);
+          yield* codec.walk(w, type);
           w.stopCapture();
           yield* this.capture.finish(version);
         }

@@ -2,6 +2,7 @@ import type { ByteWindow } from './byte-window';
 import { Crc64 } from './crc64';
 import type { RdbKeyEvent } from './events';
 import * as op from './opcodes';
+import { redisTypeOf } from './types';
 
 /*
  * The small-key fast path. Most keys of a real dataset are small and sit,
@@ -123,7 +124,7 @@ export class SmallKeyReader {
     payload[trailer + 1] = (rdbVersion >> 8) & 0xff;
     crc.update(payload, trailer, trailer + 2);
     crc.writeDigest(payload, trailer + 2);
-    return { kind: 'key', db, key, type: op.redisTypeOf(rdbType)!, rdbType, expireAt, offset: at, payload };
+    return { kind: 'key', db, key, type: redisTypeOf(rdbType)!, rdbType, expireAt, offset: at, payload };
   }
 }
 

@@ -1,5 +1,5 @@
 import { RDB_TYPE_STREAM_LISTPACKS_3 } from './opcodes';
-import type { StreamId, StreamValue } from './value';
+import type { StreamId, StreamValue } from './types/stream';
 
 /**
  * XINFO STREAM <key> FULL (default COUNT 10), laid out as the server replies,

@@ -2,9 +2,8 @@ import type { KafkaMessage } from 'kafkajs';
 import { EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
 import { decodeChangeRecord } from '../../shared/change-record';
 import { errorMessage } from '../../shared/errors';
-import { decodePayload } from '../../rdb/decode';
+import { decodePayload, redisTypeOf } from '../../rdb';
 import { RestoreAssembler } from '../../sink/apply/restore-assembler';
-import { redisTypeOf } from '../../rdb/opcodes';
 import type { KeyExtractor } from './command-keys';
 import { argJson, readableValue, type ArgJson } from './render';
 

@@ -1,4 +1,4 @@
-import type { RdbValue } from '../../rdb/value';
+import { codecOfValue, type RdbValue } from '../../rdb';
 
 /**
  * Readable forms of the bytes in events. An argument is shown as text when it
@@ -28,23 +28,7 @@ export function argJson(b: Buffer, maxBytes = Infinity): ArgJson {
   return text ? b.toString('utf8') : { base64: b.toString('base64') };
 }
 
-/** A decoded RESTORE payload in the same readable form. */
+/** A decoded RESTORE payload in the same readable form (each type's layout is its codec's `readable`, rdb/types/<type>.ts). */
 export function readableValue(v: RdbValue, maxBytes = Infinity): unknown {
-  const a = (b: Buffer) => argJson(b, maxBytes);
-  switch (v.type) {
-    case 'string':
-      return a(v.value);
-    case 'list':
-      return v.items.map(a);
-    case 'set':
-      return v.members.map(a);
-    case 'zset':
-      return v.entries.map((e) => [a(e.member), e.score]);
-    case 'hash':
-      return v.fields.map((f) => (f.expireAt >= 0 ? [a(f.field), a(f.value), f.expireAt] : [a(f.field), a(f.value)]));
-    case 'stream':
-      return { entries: v.stream.entries.map((e) => [`${e.id.ms}-${e.id.seq}`, e.fields.map(a)]), groups: v.stream.groups.length };
-    case 'module':
-      return { module: v.moduleName };
-  }
+  return codecOfValue(v).readable(v, (b) => argJson(b, maxBytes));
 }

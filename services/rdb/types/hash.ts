@@ -14,7 +14,7 @@ import {
   RDB_TYPE_HASH_ZIPLIST,
   RDB_TYPE_HASH_ZIPMAP,
 } from '../opcodes';
-import type { HashField, RdbValue } from '../value';
+import type { RedisTypeCodec } from '../type-codec';
 
 /*
  * RDB_TYPE_HASH (4):                    <len> (<string: field> <string: value>){len}
@@ -30,7 +30,20 @@ import type { HashField, RdbValue } from '../value';
  * Types 22-25 carry Redis 7.4 hash field expiry (HEXPIRE); see rdb.c rdbLoadObject.
  */
 
-export function* walkHash(w: ByteWindow, rdbType: number): Walk {
+/** The fields in file order. */
+export interface HashValue {
+  type: 'hash';
+  fields: HashField[];
+}
+
+export interface HashField {
+  field: Buffer;
+  value: Buffer;
+  /** Field expiry (Redis 7.4 hash field TTL) in unix ms, or -1. */
+  expireAt: number;
+}
+
+function* walkHash(w: ByteWindow, rdbType: number): Walk {
   if (rdbType === RDB_TYPE_HASH_METADATA || rdbType === RDB_TYPE_HASH_LISTPACK_EX) {
     if (w.avail() >= 8) w.pos += 8;
     else yield* w.skip(8, 'hash min expire time');
@@ -48,7 +61,7 @@ export function* walkHash(w: ByteWindow, rdbType: number): Walk {
   }
 }
 
-export function decodeHash(r: BufferReader, rdbType: number): RdbValue {
+function decodeHash(r: BufferReader, rdbType: number): HashValue {
   const fields: HashField[] = [];
   const push = (field: Buffer, value: Buffer, expireAt = -1): void => {
     fields.push({ field, value, expireAt });
@@ -99,3 +112,28 @@ export function decodeHash(r: BufferReader, rdbType: number): RdbValue {
   }
   return { type: 'hash', fields };
 }
+
+/** [[field, value], ...] sorted on the field's base64 text, as the fixtures were produced; RDB >= 12 adds the field expiry (ms or -1). */
+function inspectHash(v: HashValue, rdbVersion: number): unknown {
+  const b64 = (b: Buffer): string => b.toString('base64');
+  const rows = v.fields.map((f) => (rdbVersion >= 12 ? [b64(f.field), b64(f.value), f.expireAt] : [b64(f.field), b64(f.value)]));
+  return rows.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : (a[0] as string) > (b[0] as string) ? 1 : 0));
+}
+
+export const hashCodec: RedisTypeCodec<HashValue> = {
+  name: 'hash',
+  rdbTypes: [
+    RDB_TYPE_HASH,
+    RDB_TYPE_HASH_ZIPMAP,
+    RDB_TYPE_HASH_ZIPLIST,
+    RDB_TYPE_HASH_LISTPACK,
+    RDB_TYPE_HASH_METADATA_PRE_GA,
+    RDB_TYPE_HASH_LISTPACK_EX_PRE_GA,
+    RDB_TYPE_HASH_METADATA,
+    RDB_TYPE_HASH_LISTPACK_EX,
+  ],
+  walk: walkHash,
+  decode: decodeHash,
+  inspect: inspectHash,
+  readable: (v, arg) => v.fields.map((f) => (f.expireAt >= 0 ? [arg(f.field), arg(f.value), f.expireAt] : [arg(f.field), arg(f.value)])),
+};

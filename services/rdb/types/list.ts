@@ -12,7 +12,7 @@ import {
   RDB_TYPE_LIST_ZIPLIST,
 } from '../opcodes';
 import { rdbCorrupt } from '../rdb-errors';
-import type { RdbValue } from '../value';
+import type { RedisTypeCodec } from '../type-codec';
 
 /*
  * RDB_TYPE_LIST (1):              <len> <string>{len}
@@ -25,7 +25,13 @@ import type { RdbValue } from '../value';
  * than list-max-listpack-size on its own.
  */
 
-export function* walkList(w: ByteWindow, rdbType: number): Walk {
+/** The elements in list order. */
+export interface ListValue {
+  type: 'list';
+  items: Buffer[];
+}
+
+function* walkList(w: ByteWindow, rdbType: number): Walk {
   if (rdbType === RDB_TYPE_LIST_ZIPLIST) return yield* w.skipString('list ziplist');
   let n = w.tryLen('list length');
   if (n === undefined) n = yield* w.len('list length');
@@ -42,7 +48,7 @@ export function* walkList(w: ByteWindow, rdbType: number): Walk {
   }
 }
 
-export function decodeList(r: BufferReader, rdbType: number): RdbValue {
+function decodeList(r: BufferReader, rdbType: number): ListValue {
   const items: Buffer[] = [];
   switch (rdbType) {
     case RDB_TYPE_LIST: {
@@ -78,3 +84,13 @@ export function decodeList(r: BufferReader, rdbType: number): RdbValue {
   }
   return { type: 'list', items };
 }
+
+export const listCodec: RedisTypeCodec<ListValue> = {
+  name: 'list',
+  rdbTypes: [RDB_TYPE_LIST, RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2],
+  walk: walkList,
+  decode: decodeList,
+  // inspect: [base64, ...] in order.
+  inspect: (v) => v.items.map((b) => b.toString('base64')),
+  readable: (v, arg) => v.items.map(arg),
+};

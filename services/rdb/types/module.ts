@@ -1,5 +1,6 @@
 import type { ByteWindow, Walk } from '../byte-window';
 import type { BufferReader } from '../encodings/buffer-reader';
+import { TandemError } from '../../shared/errors';
 import {
   RDB_MODULE_OPCODE_DOUBLE,
   RDB_MODULE_OPCODE_EOF,
@@ -7,9 +8,11 @@ import {
   RDB_MODULE_OPCODE_SINT,
   RDB_MODULE_OPCODE_STRING,
   RDB_MODULE_OPCODE_UINT,
+  RDB_TYPE_MODULE_2,
+  RDB_TYPE_MODULE_PRE_GA,
 } from '../opcodes';
 import { rdbCorrupt } from '../rdb-errors';
-import type { RdbValue } from '../value';
+import type { RedisTypeCodec } from '../type-codec';
 
 /*
  * RDB_TYPE_MODULE_2 (7):  <len: module id> <module-value>
@@ -22,6 +25,13 @@ import type { RdbValue } from '../value';
  *
  * The module id packs a 9-character name (6 bits per char) and a 10-bit encoding version.
  */
+
+/** Only the module is known: its value cannot be read without it. */
+export interface ModuleValue {
+  type: 'module';
+  moduleId: bigint;
+  moduleName: string;
+}
 
 const MODULE_NAME_CHARSET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -62,13 +72,14 @@ export function* walkModuleOpcodes(w: ByteWindow, what: string): Walk {
   }
 }
 
-export function* walkModule(w: ByteWindow): Walk {
+function* walkModule(w: ByteWindow): Walk {
   yield* w.len('module id');
   yield* walkModuleOpcodes(w, 'module value');
 }
 
 /** The value of a module key cannot be decoded without the module: only its id is reported. */
-export function decodeModule(r: BufferReader): RdbValue {
+function decodeModule(r: BufferReader, rdbType: number): ModuleValue {
+  if (rdbType !== RDB_TYPE_MODULE_2) throw new TandemError('RDB_UNSUPPORTED', `RDB_TYPE_MODULE_PRE_GA (6) values cannot be decoded without the module`);
   const moduleId = r.lenBig('module id');
   for (;;) {
     const at = r.pos;
@@ -82,3 +93,14 @@ export function decodeModule(r: BufferReader): RdbValue {
   }
   return { type: 'module', moduleId, moduleName: moduleNameOf(moduleId) };
 }
+
+export const moduleCodec: RedisTypeCodec<ModuleValue> = {
+  name: 'module',
+  // The parser refuses RDB_TYPE_MODULE_PRE_GA before walking it; decode refuses it too.
+  rdbTypes: [RDB_TYPE_MODULE_PRE_GA, RDB_TYPE_MODULE_2],
+  walk: walkModule,
+  decode: decodeModule,
+  // inspect: null (the fixtures hold no module keys; the value is the module's own).
+  inspect: () => null,
+  readable: (v) => ({ module: v.moduleName }),
+};

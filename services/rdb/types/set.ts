@@ -4,7 +4,7 @@ import { decodeIntset } from '../encodings/intset';
 import { decodeListpack } from '../encodings/listpack';
 import { packedToBuffer } from '../encodings/packed-value';
 import { RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_SET_LISTPACK } from '../opcodes';
-import type { RdbValue } from '../value';
+import type { RedisTypeCodec } from '../type-codec';
 
 /*
  * RDB_TYPE_SET (2):           <len> <string>{len}
@@ -12,14 +12,20 @@ import type { RdbValue } from '../value';
  * RDB_TYPE_SET_LISTPACK (20): <string: listpack>
  */
 
-export function* walkSet(w: ByteWindow, rdbType: number): Walk {
+/** The members in file order. */
+export interface SetValue {
+  type: 'set';
+  members: Buffer[];
+}
+
+function* walkSet(w: ByteWindow, rdbType: number): Walk {
   if (rdbType !== RDB_TYPE_SET) return yield* w.skipString('set blob');
   let n = w.tryLen('set size');
   if (n === undefined) n = yield* w.len('set size');
   for (let i = 0; i < n; i++) if (!w.trySkipString('set member')) yield* w.skipString('set member');
 }
 
-export function decodeSet(r: BufferReader, rdbType: number): RdbValue {
+function decodeSet(r: BufferReader, rdbType: number): SetValue {
   const members: Buffer[] = [];
   if (rdbType === RDB_TYPE_SET) {
     const n = r.count('set size');
@@ -31,3 +37,13 @@ export function decodeSet(r: BufferReader, rdbType: number): RdbValue {
   } else throw r.corrupt(`type ${rdbType} is not a set type`);
   return { type: 'set', members };
 }
+
+export const setCodec: RedisTypeCodec<SetValue> = {
+  name: 'set',
+  rdbTypes: [RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_SET_LISTPACK],
+  walk: walkSet,
+  decode: decodeSet,
+  // inspect: [base64, ...] sorted on the base64 text, as the fixtures were produced.
+  inspect: (v) => v.members.map((b) => b.toString('base64')).sort(),
+  readable: (v, arg) => v.members.map(arg),
+};

@@ -2,8 +2,9 @@ import type { ByteWindow, Walk } from '../byte-window';
 import type { BufferReader } from '../encodings/buffer-reader';
 import { decodeListpack } from '../encodings/listpack';
 import { packedToBuffer, type PackedValue } from '../encodings/packed-value';
-import { RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_3 } from '../opcodes';
-import type { RdbValue, StreamConsumer, StreamEntry, StreamGroup, StreamId, StreamNack, StreamValue } from '../value';
+import { RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STREAM_LISTPACKS_3 } from '../opcodes';
+import { idText, streamInfoFull } from '../stream-info';
+import type { RedisTypeCodec } from '../type-codec';
 
 /*
  * RDB_TYPE_STREAM_LISTPACKS (15), _2 (19), _3 (21), as rdb.c rdbSaveObject writes them:
@@ -25,10 +26,63 @@ import type { RdbValue, StreamConsumer, StreamEntry, StreamGroup, StreamId, Stre
  * flags: 1 = deleted, 2 = same fields as the master entry.
  */
 
+export interface StreamTypeValue {
+  type: 'stream';
+  stream: StreamValue;
+}
+
+export interface StreamId {
+  ms: bigint;
+  seq: bigint;
+}
+
+export interface StreamEntry {
+  id: StreamId;
+  /** field, value, field, value, ... */
+  fields: Buffer[];
+}
+
+export interface StreamNack {
+  id: StreamId;
+  consumer?: Buffer;
+  deliveryTime: number;
+  deliveryCount: number;
+}
+
+export interface StreamConsumer {
+  name: Buffer;
+  seenTime: number;
+  /** Only in RDB_TYPE_STREAM_LISTPACKS_3 (Redis 7.2+). */
+  activeTime?: number;
+  pending: StreamId[];
+}
+
+export interface StreamGroup {
+  name: Buffer;
+  lastId: StreamId;
+  /** -1 when unknown (SCG_INVALID_ENTRIES_READ), or for RDB_TYPE_STREAM_LISTPACKS. */
+  entriesRead: bigint;
+  pending: StreamNack[];
+  consumers: StreamConsumer[];
+}
+
+/** Entries in ID order, with the stream's metadata and consumer groups. */
+export interface StreamValue {
+  entries: StreamEntry[];
+  /** Master IDs of the listpack nodes (the rax keys), in order. */
+  nodeKeys: Buffer[];
+  length: number;
+  lastId: StreamId;
+  firstId: StreamId;
+  maxDeletedId: StreamId;
+  entriesAdded: bigint;
+  groups: StreamGroup[];
+}
+
 const STREAM_ITEM_FLAG_DELETED = 1;
 const STREAM_ITEM_FLAG_SAMEFIELDS = 2;
 
-export function* walkStream(w: ByteWindow, rdbType: number): Walk {
+function* walkStream(w: ByteWindow, rdbType: number): Walk {
   const nodes = yield* w.len('stream listpack count');
   for (let i = 0; i < nodes; i++) {
     yield* w.skipString('stream node key');
@@ -64,7 +118,7 @@ function rawId(buf: Buffer): StreamId {
   return { ms: buf.readBigUInt64BE(0), seq: buf.readBigUInt64BE(8) };
 }
 
-export function decodeStream(r: BufferReader, rdbType: number): RdbValue {
+function decodeStream(r: BufferReader, rdbType: number): StreamTypeValue {
   const v1 = rdbType === RDB_TYPE_STREAM_LISTPACKS;
   const nodes = r.count('stream listpack count');
   const entries: StreamEntry[] = [];
@@ -151,3 +205,16 @@ function decodeStreamNode(master: StreamId, lp: PackedValue[], out: StreamEntry[
     if (!(flags & STREAM_ITEM_FLAG_DELETED)) out.push({ id, fields });
   }
 }
+
+export const streamCodec: RedisTypeCodec<StreamTypeValue> = {
+  name: 'stream',
+  rdbTypes: [RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STREAM_LISTPACKS_3],
+  walk: walkStream,
+  decode: decodeStream,
+  // inspect: {entries: [[id, [f, v, ...]], ...] (base64), infoFull: XINFO STREAM FULL (strings as text)}.
+  inspect: (v, _rdbVersion, rdbType) => ({
+    entries: v.stream.entries.map((e) => [idText(e.id), e.fields.map((b) => b.toString('base64'))]),
+    infoFull: streamInfoFull(v.stream, rdbType, (b) => b.toString('utf8')),
+  }),
+  readable: (v, arg) => ({ entries: v.stream.entries.map((e) => [idText(e.id), e.fields.map(arg)]), groups: v.stream.groups.length }),
+};

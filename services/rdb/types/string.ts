@@ -1,16 +1,32 @@
 import type { ByteWindow, Walk } from '../byte-window';
 import type { BufferReader } from '../encodings/buffer-reader';
-import type { RdbValue } from '../value';
+import { RDB_TYPE_STRING } from '../opcodes';
+import type { RedisTypeCodec } from '../type-codec';
 
 /*
  * RDB_TYPE_STRING (0):
  *   <string>   plain (length + bytes), int-encoded (11000000/1/2 + int8/16/32) or LZF
  */
 
-export function* walkString(w: ByteWindow): Walk {
+export interface StringValue {
+  type: 'string';
+  value: Buffer;
+}
+
+function* walkString(w: ByteWindow): Walk {
   yield* w.skipString('string value');
 }
 
-export function decodeString(r: BufferReader): RdbValue {
+function decodeString(r: BufferReader): StringValue {
   return { type: 'string', value: r.string('string value') };
 }
+
+export const stringCodec: RedisTypeCodec<StringValue> = {
+  name: 'string',
+  rdbTypes: [RDB_TYPE_STRING],
+  walk: walkString,
+  decode: decodeString,
+  // inspect: base64 of the value.
+  inspect: (v) => v.value.toString('base64'),
+  readable: (v, arg) => arg(v.value),
+};

@@ -4,7 +4,8 @@ import { decodeListpack } from '../encodings/listpack';
 import { packedToBuffer, type PackedValue } from '../encodings/packed-value';
 import { decodeZiplist } from '../encodings/ziplist';
 import { RDB_TYPE_ZSET, RDB_TYPE_ZSET_2, RDB_TYPE_ZSET_LISTPACK, RDB_TYPE_ZSET_ZIPLIST } from '../opcodes';
-import type { RdbValue, ZsetEntry } from '../value';
+import { formatScore } from '../format-double';
+import type { RedisTypeCodec } from '../type-codec';
 
 /*
  * RDB_TYPE_ZSET (3):           <len> (<string: member> <double-string>){len}
@@ -17,7 +18,18 @@ import type { RdbValue, ZsetEntry } from '../value';
  * tail to head so loading inserts at the head), so the decoder sorts.
  */
 
-export function* walkZset(w: ByteWindow, rdbType: number): Walk {
+/** The entries in rank order. */
+export interface ZsetValue {
+  type: 'zset';
+  entries: ZsetEntry[];
+}
+
+export interface ZsetEntry {
+  member: Buffer;
+  score: number;
+}
+
+function* walkZset(w: ByteWindow, rdbType: number): Walk {
   if (rdbType === RDB_TYPE_ZSET_ZIPLIST || rdbType === RDB_TYPE_ZSET_LISTPACK) return yield* w.skipString('zset blob');
   let n = w.tryLen('zset size');
   if (n === undefined) n = yield* w.len('zset size');
@@ -34,7 +46,7 @@ export function* walkZset(w: ByteWindow, rdbType: number): Walk {
   }
 }
 
-export function decodeZset(r: BufferReader, rdbType: number): RdbValue {
+function decodeZset(r: BufferReader, rdbType: number): ZsetValue {
   const entries: ZsetEntry[] = [];
   if (rdbType === RDB_TYPE_ZSET || rdbType === RDB_TYPE_ZSET_2) {
     const n = r.count('zset size');
@@ -58,8 +70,18 @@ function scoreOf(v: PackedValue): number {
 }
 
 /** Rank order: by score, then members byte-wise (zslInsert / zzlInsert). */
-export function compareZsetEntries(a: ZsetEntry, b: ZsetEntry): number {
+function compareZsetEntries(a: ZsetEntry, b: ZsetEntry): number {
   if (a.score < b.score) return -1;
   if (a.score > b.score) return 1;
   return Buffer.compare(a.member, b.member);
 }
+
+export const zsetCodec: RedisTypeCodec<ZsetValue> = {
+  name: 'zset',
+  rdbTypes: [RDB_TYPE_ZSET, RDB_TYPE_ZSET_2, RDB_TYPE_ZSET_ZIPLIST, RDB_TYPE_ZSET_LISTPACK],
+  walk: walkZset,
+  decode: decodeZset,
+  // inspect: [[base64, score as the server prints it], ...] by rank.
+  inspect: (v, rdbVersion) => v.entries.map((e) => [e.member.toString('base64'), formatScore(e.score, rdbVersion)]),
+  readable: (v, arg) => v.entries.map((e) => [arg(e.member), e.score]),
+};

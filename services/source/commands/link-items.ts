@@ -3,7 +3,7 @@
  * (replication/types.ts, rdb/events.ts) to the builder's stream items, so the
  * builder stays independent of their internals.
  */
-import type { RdbFunctionEvent, RdbKeyEvent } from '../../rdb/events';
+import type { RdbFunctionEvent, RdbKeyEvent } from '../../rdb';
 import type { ReplicationEvent } from '../replication/types';
 import type { CommandItem, SnapshotFunctionItem, SnapshotItem, TransactionItem } from './stream-items';
 

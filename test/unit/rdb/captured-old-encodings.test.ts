@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodePayload } from '../../../services/rdb/decode';
 import { toInspectValue } from '../../../services/rdb/inspect-value';
-import { redisTypeOf } from '../../../services/rdb/opcodes';
+import { redisTypeOf } from '../../../services/rdb';
 import { TandemError } from '../../../services/shared/errors';
 import { FIXTURE_DIR, parseAll, type Expected, type ExpectedKey } from './fixture-helpers';
 

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { inspectRdb } from '../../../services/rdb/inspect';
-import { registerRdbCommand } from '../../../services/rdb/inspect-command';
+import { registerRdbCommand } from '../../../services/cli/commands/rdb';
 import { FIXTURE_DIR, loadFixture } from './fixture-helpers';
 
 function collect(stream: PassThrough): () => string {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { inspectRdb } from './inspect';
+import { inspectRdb } from '../../rdb';
 
 /**
  * Registers `tandem rdb inspect FILE` on the CLI's commander program. Errors
