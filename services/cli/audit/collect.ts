@@ -123,7 +123,7 @@ export class AuditCollector {
     }
     const isRestore = argv[0].toString('latin1').toLowerCase() === 'restore';
     if (!(isRestore ? argv[1]?.equals(this.key) : e.commands.some((c) => this.keysOf(c).some((k) => k.equals(this.key))))) return undefined;
-    if (!isRestore) return this.entry(e, at, e.commands); // rewrite mode: plain commands
+    if (!isRestore) return this.entry(e, at, e.commands); // not a RESTORE (no source writes one): shown as its commands
     let full = argv;
     let chunks: number | undefined;
     if (e.flags.includes(EVENT_FLAGS.payloadLast) && argv.length >= 4) {

@@ -32,7 +32,7 @@ import type { CommandTable } from '../../commands/command-table';
 import { argIs } from '../../commands/native-getkeys';
 import { effectiveAction, isTransactionFrame, policyFor, type PolicyOptions } from './policy';
 import type { SlotVectors } from './slot-vectors';
-import { dedupeKeyOf, snapshotCommandsEvent, snapshotEvent, type EventStamp } from './snapshot-events';
+import { dedupeKeyOf, snapshotEvent, type EventStamp } from './snapshot-events';
 import type { CommandItem, LinkContext, StreamItem, TransactionItem } from './stream-items';
 
 export type BuilderWarningCode = 'cross-slot-transaction' | 'reserved-key-write' | 'unknown-command' | 'keyless-command';
@@ -137,9 +137,6 @@ export class EventBuilder {
         break;
       case 'snapshot':
         events = [snapshotEvent(item, stamp)];
-        break;
-      case 'snapshot-commands':
-        events = [snapshotCommandsEvent(item, stamp, (argv) => this.keysOf(argv))];
         break;
       case 'snapshot-function':
         // Every master's RDB holds the same libraries: once per cluster, like

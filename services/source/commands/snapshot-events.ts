@@ -17,7 +17,7 @@ import { EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
 import { TandemError } from '../../shared/errors';
 import { isReservedKey, parseMarkerKey } from '../../shared/marker';
 import { keySlot } from '../../shared/slot';
-import type { LinkContext, SnapshotCommandsItem, SnapshotItem } from './stream-items';
+import type { LinkContext, SnapshotItem } from './stream-items';
 
 /** What every event built from one stream item shares. */
 export interface EventStamp {
@@ -48,21 +48,6 @@ export function restoreArgv(item: SnapshotItem): Buffer[] {
 
 export function snapshotEvent(item: SnapshotItem, stamp: EventStamp): ChangeEvent {
   return keyEvent(item.key, item.db, [restoreArgv(item)], stamp);
-}
-
-/** `rewrite` mode: the commands of one key (or one chunk of it), all in one slot. */
-export function snapshotCommandsEvent(
-  item: SnapshotCommandsItem,
-  stamp: EventStamp,
-  keysOf: (argv: Buffer[]) => Buffer[],
-): ChangeEvent {
-  const keys = item.commands.flatMap(keysOf);
-  if (keys.length === 0) throw new TandemError('EVENT_ENCODE', 'snapshot commands without any key');
-  const slot = keySlot(keys[0]);
-  for (const k of keys) {
-    if (keySlot(k) !== slot) throw new TandemError('EVENT_ENCODE', `snapshot commands span slots ${slot} and ${keySlot(k)}`);
-  }
-  return keyEvent(keys[0], item.db, item.commands, stamp);
 }
 
 function keyEvent(key: Buffer, db: number, commands: Buffer[][], stamp: EventStamp): ChangeEvent {

@@ -38,14 +38,6 @@ export interface SnapshotItem {
   offset: number;
 }
 
-/** One key of the RDB in `rewrite` mode: plain commands (one chunk of a big key). */
-export interface SnapshotCommandsItem {
-  type: 'snapshot-commands';
-  db: number;
-  commands: Buffer[][];
-  offset: number;
-}
-
 /** A function library from the RDB (RDB_OPCODE_FUNCTION2), as the code FUNCTION LOAD takes. */
 export interface SnapshotFunctionItem {
   type: 'snapshot-function';
@@ -53,7 +45,7 @@ export interface SnapshotFunctionItem {
   offset: number;
 }
 
-export type StreamItem = CommandItem | TransactionItem | SnapshotItem | SnapshotCommandsItem | SnapshotFunctionItem;
+export type StreamItem = CommandItem | TransactionItem | SnapshotItem | SnapshotFunctionItem;
 
 /** Where the items come from; changes on +FULLRESYNC, +CONTINUE <newid> and failover. */
 export interface LinkContext {

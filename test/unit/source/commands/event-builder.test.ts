@@ -218,15 +218,6 @@ describe('snapshot events', () => {
     const [e] = setup().builder.build(snap({ key: Buffer.from(key) }), link);
     expect([e.kind, e.origin, e.slot]).toEqual(['marker', 'a', 77]);
   });
-
-  it('rewrite mode: plain commands of one key in one event', () => {
-    const item: StreamItem = {
-      type: 'snapshot-commands', db: 0, offset: 1,
-      commands: [argvOf('RPUSH', 'l', 'a', 'b'), argvOf('PEXPIREAT', 'l', '1800000000000')],
-    };
-    const [e] = setup().builder.build(item, link);
-    expect([e.kind, e.slot, e.commands.length]).toEqual(['snapshot', keySlot('l'), 2]);
-  });
 });
 
 describe('built events survive the wire', () => {
