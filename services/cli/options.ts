@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../shared/config';
 import { baseConfigSchema, dcName, kafkaSchema } from '../shared/config-schema';
 import type { KafkaSettings } from '../shared/kafka-client';
@@ -33,6 +33,13 @@ export function parseDuration(value: string): number {
 export interface KafkaOptions {
   brokers?: string;
   config?: string;
+}
+
+/** Adds `--brokers` and `--config`, what kafkaFromOptions reads. */
+export function addKafkaOptions(command: Command): Command {
+  return command
+    .option('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
+    .option('--config <file>', 'take the kafka section of this config file');
 }
 
 /** Kafka settings from `--config FILE` (its kafka section) or `--brokers a:9092,b:9092`. */

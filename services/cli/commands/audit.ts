@@ -9,7 +9,7 @@ import { keyExtractor } from '../audit/command-keys';
 import { readCommandTable } from '../audit/command-table-reader';
 import { AUDIT_HEADER, formatEntry } from '../audit/format';
 import { connectAdmin, offsetsForTime, parseTime, planRanges, toolKafka, topicBounds, type PositionSpec } from '../kafka-range';
-import { kafkaFromOptions, parseDc, parsePositiveInt } from '../options';
+import { kafkaFromOptions, parseDc, parsePositiveInt, addKafkaOptions } from '../options';
 
 /**
  * `tandem audit --dc <dc> --key K`: every event of tandem.<dc>.changes that
@@ -32,7 +32,7 @@ interface AuditOptions extends TlsCliOptions {
 }
 
 export function registerAuditCommand(program: Command): void {
-  addTlsOptions(program.command('audit'), 'a rediss:// --redis')
+  addKafkaOptions(addTlsOptions(program.command('audit'), 'a rediss:// --redis')
     .description("list, in order, every event that touched a key: time, origin, kind, partition/offset and the command; reads only the partition of the key's slot")
     .requiredOption('--dc <dc>', 'the DC whose change log to read: tandem.<dc>.changes', parseDc)
     .requiredOption('--key <key>', 'the key (UTF-8 text, or base64 with --key-base64)')
@@ -43,9 +43,7 @@ export function registerAuditCommand(program: Command): void {
     .option('--redis <url>', "read the command table (COMMAND) from this Redis node to find each command's keys exactly; default a built-in table")
     .option('--max-value-bytes <n>', 'cut longer arguments and values (default 64 for text output, 4096 for --json)', parsePositiveInt('--max-value-bytes'))
     .option('--stats', 'print what was read (partitions, offsets, records) as one JSON line on stderr')
-    .option('--json', 'machine-readable output: a JSON array of events')
-    .option('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
-    .option('--config <file>', 'take the kafka section of this config file')
+    .option('--json', 'machine-readable output: a JSON array of events'))
     .action(async (opts: AuditOptions) => runAudit(opts));
 }
 

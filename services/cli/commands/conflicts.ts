@@ -5,7 +5,7 @@ import { readPartitions, type PartitionRange } from '../../shared/partition-read
 import { formatConflicts } from '../conflicts/format';
 import { ConflictSelector, byDetection, readWindow, type ListedConflict } from '../conflicts/select';
 import { connectAdmin, offsetsForTime, parseTimeOrAgo, planRanges, toolKafka, topicBounds } from '../kafka-range';
-import { kafkaFromOptions, parseDc } from '../options';
+import { kafkaFromOptions, parseDc, addKafkaOptions } from '../options';
 
 /**
  * `tandem conflicts --dc <dc>`: the conflicts the sinks of <dc> detected
@@ -28,7 +28,7 @@ interface ConflictsOptions {
 const DEFAULT_SINCE = '1h';
 
 export function registerConflictsCommand(program: Command): void {
-  program
+  addKafkaOptions(program
     .command('conflicts')
     .description('list the conflicts (concurrent writes of one key in two DCs) the sinks of a DC detected: when, the key, both writes with their origins, capture times and commands')
     .requiredOption('--dc <dc>', 'the DC whose conflicts to list: tandem.<dc>.conflicts', parseDc)
@@ -36,9 +36,7 @@ export function registerConflictsCommand(program: Command): void {
     .option('--until <time>', 'detected before (exclusive), same forms; default now', (v) => parseTimeOrAgo(v))
     .option('--key <pattern>', 'only keys matching this glob (*, ?, [..], \\), as SCAN MATCH')
     .option('--key-base64', 'the --key pattern is base64 (binary keys)')
-    .option('--json', 'machine-readable output: a JSON array of the records as the sinks wrote them')
-    .option('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
-    .option('--config <file>', 'take the kafka section of this config file')
+    .option('--json', 'machine-readable output: a JSON array of the records as the sinks wrote them'))
     .action(async (opts: ConflictsOptions) => runConflicts(opts));
 }
 

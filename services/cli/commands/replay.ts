@@ -21,7 +21,7 @@ import {
   type PositionSpec,
   type SlotRange,
 } from '../kafka-range';
-import { kafkaFromOptions, parseDc, parsePositiveInt } from '../options';
+import { kafkaFromOptions, parseDc, parsePositiveInt, addKafkaOptions } from '../options';
 import { isLiteralPattern } from '../replay/glob';
 import { DryRunOutput, FileOutput, TargetOutput, parseRedisUrl, type ReplayOutput } from '../replay/outputs';
 import { Progress } from '../replay/progress';
@@ -61,7 +61,7 @@ interface ReplayOptions extends TlsCliOptions {
 const parseOrigin = (v: string) => (v === 'any' ? v : parseDc(v));
 
 export function registerReplayCommand(program: Command): void {
-  addTlsOptions(program.command('replay'), 'a rediss:// --target or --redis')
+  addKafkaOptions(addTlsOptions(program.command('replay'), 'a rediss:// --target or --redis')
     .description('re-apply history from tandem.<dc>.changes to a target (cluster or node), to a file, or count it with --dry-run')
     .requiredOption('--dc <dc>', 'the DC whose change log to replay: tandem.<dc>.changes', parseDc)
     .requiredOption('--from <position>', 'start: earliest | latest | ISO time | relative time (-15m) | partition:offset[,…] (only those partitions)', (v) => parsePosition(v))
@@ -81,9 +81,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--redis <url>', "read the command table (COMMAND) from this node to find keys for --key (default: the --target's, else built-in)")
     .addOption(new Option('--progress <mode>', 'progress on stderr: auto (a bar on a TTY, a line every 5 s otherwise), bar, log, none').choices(['auto', 'bar', 'log', 'none']).default('auto'))
     .option('--max-commands-per-transaction <n>', 'commands per MULTI/EXEC sent to the target', parsePositiveInt('--max-commands-per-transaction', 100_000), 1000)
-    .option('--json', 'print the summary as JSON')
-    .option('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
-    .option('--config <file>', 'take the kafka section of this config file')
+    .option('--json', 'print the summary as JSON'))
     .action(async (opts: ReplayOptions) => runReplay(opts));
 }
 

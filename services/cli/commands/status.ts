@@ -3,7 +3,7 @@ import { Kafka, type Admin } from 'kafkajs';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { kafkaConfig, topicsOf, type KafkaSettings } from '../../shared/kafka-client';
 import { loadCheckpoints } from '../../shared/checkpoint';
-import { kafkaFromOptions, parseDc, parseDcList } from '../options';
+import { kafkaFromOptions, parseDc, parseDcList, addKafkaOptions } from '../options';
 import { addTlsOptions, openRedisTarget, parseRedisUrl, redactUrls, tlsFilesOf, type OpenTarget, type TlsCliOptions } from '../redis-url';
 import { linkRows, readMasters } from '../status/links';
 import { peersFromTopics, readPartitions } from '../status/partitions';
@@ -30,11 +30,9 @@ interface StatusCliOptions extends TlsCliOptions {
 }
 
 export function registerStatusCommand(program: Command): void {
-  addTlsOptions(program.command('status'), 'a rediss:// --redis')
+  addKafkaOptions(addTlsOptions(program.command('status'), 'a rediss:// --redis')
     .description("a DC's replica links (offsets, byte gap, last full resync) and its sink group's lag per partition")
-    .requiredOption('--dc <dc>', 'the DC to report on', parseDc)
-    .option('--brokers <list>', 'bootstrap brokers, host:port[,host:port]')
-    .option('--config <file>', 'take the kafka section of this config file')
+    .requiredOption('--dc <dc>', 'the DC to report on', parseDc))
     .option('--redis <url>', "the DC's cluster, redis[s]://[user[:password]@]host:port[,…]: adds each master's offset and the byte gap")
     .option('--redis-password-env <var>', 'take the Redis password from this environment variable')
 
