@@ -7,7 +7,7 @@ import { TandemError, errorMessage } from '../shared/errors';
 /**
  * Redis targets given on the command line:
  *
- *   redis[s]://[user[:password]@]host:port[,host:port…]
+ *   redis[s]://[user[:password]@]host:port[,host:port…][/db]
  *
  * Several host:port pairs are cluster seeds. A single node may be a cluster
  * member or a standalone server: `openRedisTarget` asks it (INFO cluster) and
@@ -33,14 +33,19 @@ export interface RedisTarget {
   seeds: { host: string; port: number }[];
   /** The URL with any password replaced by `***`: the only form that is ever printed. */
   display: string;
+  /** `/db` of a standalone node, where the caller allows one (replay --target). */
+  db?: number;
 }
 
-const URL_SHAPE = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/;
+const URL_SHAPE = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]+)(?:\/(\d{0,2}))?$/;
 
-export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: NodeJS.ProcessEnv; tls?: TlsFiles } = {}): RedisTarget {
+export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: NodeJS.ProcessEnv; tls?: TlsFiles; allowDb?: boolean } = {}): RedisTarget {
   const m = URL_SHAPE.exec(url.trim());
-  if (!m) throw usage(`expected redis://[user[:password]@]host:port[,host:port…] or rediss://…, got "${redactUrls(url)}"`);
-  const [, scheme, auth, hosts] = m;
+  if (!m) throw usage(`expected redis://[user[:password]@]host:port[,host:port…]${o.allowDb ? '[/db]' : ''} or rediss://…, got "${redactUrls(url)}"`);
+  const [, scheme, auth, hosts, dbText] = m;
+  const db = dbText === undefined || dbText === '' ? undefined : Number(dbText);
+  if (db !== undefined && !o.allowDb) throw usage(`a database number is not taken here (Redis Cluster has only db 0), got "${redactUrls(url)}"`);
+  if (db !== undefined && hosts.includes(',')) throw usage(`a database number needs a single host:port (a standalone node), got "${redactUrls(url)}"`);
   let username: string | undefined;
   let password: string | undefined;
   if (auth !== undefined) {
@@ -65,9 +70,9 @@ export function parseRedisUrl(url: string, o: { passwordEnv?: string; env?: Node
     password = value;
   }
   const userPart = username !== undefined || password !== undefined ? `${username ?? ''}${password !== undefined ? ':***' : ''}@` : '';
-  const display = `${scheme}://${userPart}${hosts}`;
+  const display = `${scheme}://${userPart}${hosts}${db !== undefined ? `/${db}` : ''}`;
   const tlsOptions = readTlsFiles(o.tls ?? {}, scheme === 'rediss', display);
-  return { tls: scheme === 'rediss', tlsOptions, username, password, seeds, display };
+  return { tls: scheme === 'rediss', tlsOptions, username, password, seeds, display, db };
 }
 
 /** Adds --tls-ca, --tls-cert and --tls-key to a command, for its rediss:// URLs. */

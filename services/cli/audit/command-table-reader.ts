@@ -2,18 +2,19 @@ import type { ConnectionOptions } from 'node:tls';
 import Redis from 'ioredis';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { CommandTable } from '../../commands/command-table';
-import { parseRedisUrl } from '../replay/outputs';
+import { parseRedisUrl } from '../redis-url';
 
 /** Reads `COMMAND` from one Redis node (for exact key extraction in audit and replay). */
 export async function readCommandTable(url: string, tls?: ConnectionOptions, password?: string): Promise<CommandTable> {
-  const u = parseRedisUrl(url);
-  if (tls && !u.tls) throw new TandemError('USAGE', `--tls-* options are for rediss:// URLs, got ${u.host}:${u.port} without TLS`);
+  const t = parseRedisUrl(url, { allowDb: true });
+  const u = t.seeds[0];
+  if (tls && !t.tls) throw new TandemError('USAGE', `--tls-* options are for rediss:// URLs, got ${u.host}:${u.port} without TLS`);
   const r = new Redis({
     host: u.host,
     port: u.port,
-    username: u.username,
-    password: password ?? u.password,
-    tls: u.tls ? (tls ?? {}) : undefined,
+    username: t.username,
+    password: password ?? t.password,
+    tls: t.tls ? (tls ?? {}) : undefined,
     lazyConnect: true,
     connectTimeout: 3000,
     maxRetriesPerRequest: 0,

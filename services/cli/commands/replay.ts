@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { TandemError } from '../../shared/errors';
-import { addTlsOptions, tlsOptionsFor, type TlsCliOptions } from '../redis-url';
+import { addTlsOptions, parseRedisUrl, tlsOptionsFor, type TlsCliOptions } from '../redis-url';
 import { topicsOf } from '../../shared/kafka-client';
 import { createLogger } from '../../shared/logger';
 import { readPartitions, type PartitionRange } from '../../shared/partition-reader';
@@ -23,7 +23,7 @@ import {
 } from '../kafka-range';
 import { kafkaFromOptions, parseDc, parsePositiveInt, addKafkaOptions } from '../options';
 import { isLiteralPattern } from '../replay/glob';
-import { DryRunOutput, FileOutput, TargetOutput, parseRedisUrl, type ReplayOutput } from '../replay/outputs';
+import { DryRunOutput, FileOutput, TargetOutput, type ReplayOutput } from '../replay/outputs';
 import { Progress } from '../replay/progress';
 import { ReplaySelector, type ReplayItem } from '../replay/select';
 import { ReplaySummary } from '../replay/summary';
@@ -90,7 +90,7 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
   if (outputs !== 1) throw new TandemError('USAGE', 'give exactly one of --target URL, --out FILE or --dry-run');
   if (opts.resume && opts.target === undefined) throw new TandemError('USAGE', '--resume needs --target');
   if (opts.markers && (opts.out === undefined || opts.format !== 'resp')) throw new TandemError('USAGE', '--markers needs --out with --format resp');
-  if (opts.target !== undefined) parseRedisUrl(opts.target);
+  if (opts.target !== undefined) parseRedisUrl(opts.target, { allowDb: true });
   const tls = tlsOptionsFor(opts.target ?? opts.redis, opts);
   let targetPassword: string | undefined;
   if (opts.targetPasswordEnv !== undefined) {

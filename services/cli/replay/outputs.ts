@@ -13,6 +13,7 @@ import { Writer } from '../../sink/apply/writer';
 import { argJson } from '../audit/render';
 import { encodeCommand } from '../../shared/resp';
 import type { ReplayItem } from './select';
+import { parseRedisUrl } from '../redis-url';
 
 /**
  * Where replayed events go. Each output takes the selected items of one
@@ -162,9 +163,10 @@ export class TargetOutput implements ReplayOutput {
   ) {}
 
   static async open(o: TargetOptions): Promise<TargetOutput> {
-    const u = parseRedisUrl(o.url);
-    if (o.tls && !u.tls) throw new TandemError('USAGE', '--tls-* options are for a rediss:// --target');
-    const options: RedisOptions = { username: u.username, password: o.password ?? u.password, tls: u.tls ? (o.tls ?? {}) : undefined, db: u.db };
+    const t = parseRedisUrl(o.url, { allowDb: true });
+    if (o.tls && !t.tls) throw new TandemError('USAGE', '--tls-* options are for a rediss:// --target');
+    const u = t.seeds[0];
+    const options: RedisOptions = { username: t.username, password: o.password ?? t.password, tls: t.tls ? (o.tls ?? {}) : undefined, db: t.db };
     const probe = new Redis({ ...options, host: u.host, port: u.port, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined); // the connect() below reports it
     let cluster: boolean;
@@ -178,7 +180,7 @@ export class TargetOutput implements ReplayOutput {
     }
     let router: ClusterRouter | SingleNodeRouter;
     if (cluster) {
-      const r = new ClusterRouter([{ host: u.host, port: u.port }], options, o.log);
+      const r = new ClusterRouter(t.seeds, options, o.log);
       await r.refresh().catch((err: unknown) => {
         throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read the target cluster's slots from ${u.host}:${u.port}`, err);
       });
@@ -215,34 +217,3 @@ export class TargetOutput implements ReplayOutput {
   }
 }
 
-export interface RedisUrl {
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-  tls: boolean;
-  db?: number;
-}
-
-/** redis://[user:pass@]host[:port][/db] or rediss://… (TLS). */
-export function parseRedisUrl(text: string): RedisUrl {
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch {
-    throw new TandemError('USAGE', `expected a Redis URL such as redis://host:6379, got "${text}"`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new TandemError('USAGE', `expected a redis:// or rediss:// URL, got "${u.protocol}//…"`);
-  if (!u.hostname) throw new TandemError('USAGE', `the Redis URL "${text}" has no host`);
-  const port = u.port ? Number(u.port) : 6379;
-  const dbText = u.pathname.replace(/^\//, '');
-  if (dbText !== '' && !/^\d{1,2}$/.test(dbText)) throw new TandemError('USAGE', `the database in the Redis URL must be a number, got "${dbText}"`);
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    tls: u.protocol === 'rediss:',
-    db: dbText === '' ? undefined : Number(dbText),
-  };
-}

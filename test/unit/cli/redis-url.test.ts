@@ -31,6 +31,16 @@ describe('parseRedisUrl', () => {
     expect(parseRedisUrl('redis://[::1]:7000').seeds).toEqual([{ host: '::1', port: 7000 }]);
   });
 
+  it('takes a standalone node\'s /db only where the caller allows it (replay --target), and never with several seeds', () => {
+    const t = parseRedisUrl('redis://u:pw@h:6380/3', { allowDb: true });
+    expect(t).toMatchObject({ db: 3, seeds: [{ host: 'h', port: 6380 }], username: 'u', password: 'pw' });
+    expect(t.display).toBe('redis://u:***@h:6380/3');
+    expect(parseRedisUrl('redis://h:1/', { allowDb: true }).db).toBeUndefined();
+    expect(() => parseRedisUrl('redis://h:1/3')).toThrow(/database number is not taken here/);
+    expect(() => parseRedisUrl('redis://a:1,b:2/3', { allowDb: true })).toThrow(/single host:port/);
+    expect(() => parseRedisUrl('redis://h:1/x', { allowDb: true })).toThrow(TandemError);
+  });
+
   it('takes the password from an environment variable', () => {
     const t = parseRedisUrl('redis://u@h:1', { passwordEnv: 'PW', env: { PW: 'from-env' } });
     expect(t.password).toBe('from-env');
