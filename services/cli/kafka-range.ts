@@ -188,7 +188,7 @@ export async function connectAdmin(kafka: Kafka, brokers: string[]): Promise<Adm
   try {
     await admin.connect();
   } catch (err) {
-    throw new TandemError('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${brokers.join(',')}: ${errorMessage(err)}`, { retriable: true, cause: err });
+    throw new TandemError('KAFKA_UNAVAILABLE', `cannot reach Kafka at ${brokers.join(',')}: ${errorMessage(err)}`, { cause: err });
   }
   return admin;
 }

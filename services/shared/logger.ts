@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import { TandemError } from './errors';
 
 /**
  * pino JSON logs with a `component` field. Secrets are redacted by path
@@ -23,6 +24,37 @@ export function truncateForLog(value: string, max = MAX_LOG_VALUE_CHARS): string
   return `${value.slice(0, max)}…(${value.length - max} more chars)`;
 }
 
+/** How deep a chain of causes is followed in a log line. */
+const MAX_CAUSES = 5;
+
+/** What a log line keeps of an error: what tells an operator what failed, never the data around it. */
+export interface LoggedError {
+  type: string;
+  code?: string | number;
+  retriable?: boolean;
+  message: string;
+  /** Only for an error that is not a TandemError: those are expected, and their message says it all. */
+  stack?: string;
+  cause?: LoggedError | string;
+}
+
+/**
+ * pino's serializer for `err`: type, code, retriable, message and the chain
+ * of causes. Unlike pino's standard one it copies no other field: an ioredis
+ * error carries the command it failed (an AUTH's password, a value), a kafkajs
+ * one its request.
+ */
+export function serializeError(err: unknown, depth = 0): LoggedError | string | unknown {
+  if (!(err instanceof Error)) return typeof err === 'string' ? truncateForLog(err) : err;
+  const e = err as Error & { code?: unknown; retriable?: unknown };
+  const out: LoggedError = { type: e.name, message: truncateForLog(e.message) };
+  if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
+  if (typeof e.retriable === 'boolean') out.retriable = e.retriable;
+  if (!(err instanceof TandemError) && e.stack !== undefined) out.stack = truncateForLog(e.stack);
+  if (e.cause !== undefined && depth < MAX_CAUSES) out.cause = serializeError(e.cause, depth + 1) as LoggedError | string;
+  return out;
+}
+
 export interface LoggerSettings {
   level?: string;
   /** Where the JSON lines go; default stdout. Tests pass a stream to capture them. */
@@ -34,6 +66,7 @@ export function createLogger(component: string, settings: LoggerSettings = {}): 
     level: settings.level ?? process.env.TANDEM_LOG_LEVEL ?? 'info',
     base: { component },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     hooks: {

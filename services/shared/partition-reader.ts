@@ -80,14 +80,14 @@ export async function readPartitions(kafka: Kafka, o: ReadPartitionsOptions): Pr
         clearInterval(watchdog);
         o.signal?.removeEventListener('abort', onAbort);
         if (err === undefined) resolve();
-        else reject(err instanceof TandemError ? err : TandemError.wrap('KAFKA_UNAVAILABLE', `reading ${o.topic}`, err, true));
+        else reject(err instanceof TandemError ? err : TandemError.wrap('KAFKA_UNAVAILABLE', `reading ${o.topic}`, err));
       };
       const onAbort = () => finish();
       o.signal?.addEventListener('abort', onAbort);
       const stallMs = o.stallMs ?? 60_000;
       const watchdog = setInterval(() => {
         if (Date.now() - lastProgress > stallMs) {
-          finish(new TandemError('KAFKA_UNAVAILABLE', `no progress reading ${o.topic} partitions ${[...pending].join(',')} for ${stallMs} ms`, { retriable: true }));
+          finish(new TandemError('KAFKA_UNAVAILABLE', `no progress reading ${o.topic} partitions ${[...pending].join(',')} for ${stallMs} ms`));
         }
       }, 500);
       const advance = (partition: number, next: bigint) => {
@@ -130,7 +130,7 @@ export async function readPartitions(kafka: Kafka, o: ReadPartitionsOptions): Pr
       running.catch(finish);
     });
   } catch (err) {
-    throw err instanceof TandemError ? err : TandemError.wrap('KAFKA_UNAVAILABLE', `reading ${o.topic}`, err, true);
+    throw err instanceof TandemError ? err : TandemError.wrap('KAFKA_UNAVAILABLE', `reading ${o.topic}`, err);
   } finally {
     await consumer.disconnect();
   }

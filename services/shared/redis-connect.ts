@@ -3,6 +3,7 @@ import Redis, { type RedisOptions } from 'ioredis';
 import { resolveSecret } from './config';
 import type { BaseConfig } from './config-schema';
 import { TandemError, errorMessage } from './errors';
+import { isAuthReply } from './redis-replies';
 
 /** The `redis` config section: the seeds, user, password and TLS of the local cluster. */
 export type RedisSettings = BaseConfig['redis'];
@@ -32,20 +33,21 @@ export function redisOptionsOf(r: RedisSettings): RedisOptions {
 }
 
 /**
+ * Whose login a connection is: the source logs in as its replication user
+ * (a refusal is REPL_AUTH, as in the replica handshake); the sink and the
+ * tools as ordinary clients (REDIS_AUTH). Both are fatal: the same
+ * credentials fail again.
+ */
+export type LoginRole = 'replication' | 'client';
+
+/**
  * A single-node ioredis connection for one-off commands (topology, INFO,
  * COMMAND), connected before it is returned. ioredis reports a refused AUTH
  * only on its 'error' event and then fails the command with a bare
  * "Connection is closed"; this keeps that first error and turns it into one
  * clear, non-retriable message naming the node and the user.
  */
-const AUTH_FAILURE = /WRONGPASS|NOAUTH|NOPERM|invalid username-password|AUTH failed|ERR AUTH/i;
-
-/** True when a Redis error text means refused credentials or a missing ACL permission. */
-export function isRedisAuthFailure(text: string): boolean {
-  return AUTH_FAILURE.test(text);
-}
-
-export async function connectNode(host: string, port: number, options: RedisOptions = {}): Promise<Redis> {
+export async function connectNode(host: string, port: number, options: RedisOptions = {}, role: LoginRole = 'client'): Promise<Redis> {
   let firstError: unknown;
   const r = new Redis({ ...options, host, port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
   r.on('error', (err: unknown) => {
@@ -59,13 +61,13 @@ export async function connectNode(host: string, port: number, options: RedisOpti
     r.disconnect();
     const cause = firstError ?? err;
     const text = errorMessage(cause);
-    if (AUTH_FAILURE.test(text)) {
+    if (isAuthReply(text)) {
       throw new TandemError(
-        'REPL_AUTH',
+        role === 'replication' ? 'REPL_AUTH' : 'REDIS_AUTH',
         `authentication to Redis ${host}:${port} as ${options.username ?? 'default'} failed: ${text} (check redis.username and redis.password)`,
         { cause },
       );
     }
-    throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot connect to Redis ${host}:${port}`, cause, true);
+    throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot connect to Redis ${host}:${port}`, cause);
   }
 }

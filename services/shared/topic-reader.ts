@@ -55,7 +55,7 @@ export async function readTopicToEnd(
     await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new TandemError('KAFKA_UNAVAILABLE', `could not read ${o.topic} to its end within ${timeoutMs} ms`, { retriable: true })),
+        () => reject(new TandemError('KAFKA_UNAVAILABLE', `could not read ${o.topic} to its end within ${timeoutMs} ms`)),
         timeoutMs,
       );
       const reached = (partition: number, lastOffset: string) => {

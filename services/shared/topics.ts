@@ -1,6 +1,7 @@
 import { ConfigResourceTypes, type Admin, type ITopicConfig } from 'kafkajs';
 import { TandemError, errorMessage } from './errors';
 import { topicsOf } from './kafka-client';
+import { POLICIES, retry } from './retry';
 
 /** What `tandem topics init` sets as the changes topic's max.message.bytes. */
 export const CHANGES_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -39,16 +40,12 @@ export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
  * is idempotent, so it simply runs again, for up to `retryForMs`.
  */
 export async function ensureTopics(admin: Admin, plan: TopicPlan, retryForMs = 30_000): Promise<TopicOutcome[]> {
-  const deadline = Date.now() + retryForMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ensureTopicsOnce(admin, plan);
-    } catch (err) {
-      const retriable = (err as { retriable?: boolean }).retriable === true && !(err instanceof TandemError);
-      if (!retriable || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
-    }
-  }
+  return retry(() => ensureTopicsOnce(admin, plan), {
+    policy: POLICIES.topicMetadata,
+    budget: { forMs: retryForMs },
+    // kafkajs's own retriable flag; a TandemError here is ours (a partition count mismatch), never retried.
+    retriable: (err) => (err as { retriable?: boolean }).retriable === true && !(err instanceof TandemError),
+  });
 }
 
 async function ensureTopicsOnce(admin: Admin, plan: TopicPlan): Promise<TopicOutcome[]> {

@@ -1,7 +1,8 @@
 import type { Registry } from 'prom-client';
 import { TandemError, errorMessage } from '../shared/errors';
 import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client';
-import { isRedisAuthFailure, parseSeeds, redisOptionsOf } from '../shared/redis-connect';
+import { parseSeeds, redisOptionsOf } from '../shared/redis-connect';
+import { isAuthReply } from '../shared/redis-replies';
 import type { Logger } from '../shared/logger';
 import { changesPartitions } from '../shared/topics';
 import { loadCheckpoints } from '../shared/checkpoint';
@@ -67,7 +68,7 @@ export class SinkService {
     this.router = new ClusterRouter(parseSeeds(config.redis.nodes), redisOptionsOf(config.redis), log.child({ module: 'router' }));
     await this.router.refresh().catch((err: unknown) => {
       const text = errorMessage(err);
-      if (isRedisAuthFailure(text)) {
+      if (isAuthReply(text)) {
         // The same credentials fail on every node and retrying never helps: say which to check.
         throw new TandemError(
           'REDIS_AUTH',
@@ -147,13 +148,13 @@ export class SinkService {
           if (err instanceof TargetBehindError) {
             // The target lost writes in a failover: read the partition again from the slot's marker, commit nothing now.
             m.rewinds.inc({ topic: batch.topic });
-            log.warn({ topic: batch.topic, partition: batch.partition, offset: String(err.offset), err: err.message }, 'target lost applied writes (failover); rewinding the partition to re-apply them');
+            log.warn({ topic: batch.topic, partition: batch.partition, offset: String(err.offset), err }, 'target lost applied writes (failover); rewinding the partition to re-apply them');
             assemblers.get(batch.topic)?.retainPartitions((p) => p !== batch.partition);
             this.consumer?.seek(batch.topic, batch.partition, err.offset);
             return undefined;
           }
           // A batch that cannot be applied within the retry bounds stops the sink, uncommitted: a restart resumes from it.
-          log.error({ topic: batch.topic, partition: batch.partition, err: errorMessage(err), code: err instanceof TandemError ? err.code : undefined }, 'cannot apply batch');
+          log.error({ topic: batch.topic, partition: batch.partition, err }, 'cannot apply batch');
           this.failed?.(err instanceof Error ? err : new Error(String(err)));
           throw err;
         }

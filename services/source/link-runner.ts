@@ -2,8 +2,9 @@ import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { connectNode } from '../shared/redis-connect';
 import type { ChangeEvent } from '../shared/change-event';
-import { TandemError, errorMessage, isRetriable } from '../shared/errors';
+import { TandemError, isRetriable } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import { POLICIES, Retrier, sleep } from '../shared/retry';
 import type { EventBuilder } from './commands/event-builder';
 import type { OncePerClusterFilter } from './commands/once-per-cluster';
 import { itemFromReplicationEvent } from './commands/link-items';
@@ -12,7 +13,6 @@ import { matchCheckpoint, parseReplIds, type CheckpointRecord } from '../shared/
 import { isReservedKey } from '../shared/marker';
 import type { ChangePublisher } from './kafka/publisher';
 import { LINK_STATES, type SourceMetrics } from './metrics';
-import { backoffDelay } from './replication/backoff';
 import { KeyeventWatcher, type ServerDeletion } from './replication/keyevent-watcher';
 import { isDeletion, isRestoreAsking, ReplicaLink } from './replication/replica-link';
 import type { ReplicatedCommand, ReplicationCheckpoint, ReplicationEvent, ReplicaLinkState } from './replication/types';
@@ -88,6 +88,8 @@ export class LinkRunner implements GuardedLink {
   private link: ReplicaLink | undefined;
   private watcher: KeyeventWatcher | undefined;
   private stopping = false;
+  /** Aborted by stop(): cuts a backoff or a topology re-read's pause short. */
+  private readonly stopped = new AbortController();
   private lastFullResync: CheckpointRecord['lastFullResync'];
   state: ReplicaLinkState = 'idle';
 
@@ -203,24 +205,22 @@ export class LinkRunner implements GuardedLink {
   }
 
   private async runUntilEnd(): Promise<'stopped' | 'gone' | 'duplicate'> {
-    let failures = 0;
+    // The bound is on consecutive failures: reaching 'streaming' resets it.
+    const retrier = new Retrier(POLICIES.replicaLink, { attempts: this.o.maxFailures, signal: this.stopped.signal });
     while (!this.stopping) {
       try {
-        await this.attempt(() => {
-          failures = 0;
-        });
+        await this.attempt(() => retrier.reset());
         if (this.stopping) return this.endReason ?? 'stopped';
       } catch (err) {
         if (this.stopping) return this.endReason ?? 'stopped';
         if (!isRetriable(err)) throw err;
-        failures++;
         this.o.metrics.linkFailures.inc({ link: this.name });
-        if (failures > this.o.maxFailures) {
-          throw TandemError.wrap('REPL_LINK_LOST', `link ${this.name} gave up after ${this.o.maxFailures} consecutive failures`, err);
+        if (!retrier.spend()) {
+          throw TandemError.exhausted(`link ${this.name} gave up after ${this.o.maxFailures} consecutive failures`, err);
         }
-        const delay = backoffDelay(failures, { initialDelayMs: 200, maxDelayMs: 10_000 });
-        this.o.log.warn({ link: this.name, err: errorMessage(err), attempt: failures, delayMs: delay }, 'replica link failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
+        const delay = retrier.nextDelay();
+        this.o.log.warn({ link: this.name, err, attempt: retrier.failures, delayMs: delay }, 'replica link failed; retrying');
+        await sleep(delay, this.stopped.signal);
         const next = await this.retarget();
         if (next !== 'follow') return next;
       }
@@ -230,6 +230,7 @@ export class LinkRunner implements GuardedLink {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     await this.link?.stop();
     this.reportOffset();
     this.o.metrics.beforeScrape.delete(this.reportOffset);
@@ -248,13 +249,13 @@ export class LinkRunner implements GuardedLink {
     // A master missing from the cluster is not reconnected to (del-node leaves it running, reset and
     // alone); each read here is also counted by notePresence, which ends the link once it stays gone.
     for (let read = 0; shard === undefined && read <= GONE_AFTER_READS; read++) {
-      if (read > 0) await new Promise((r) => setTimeout(r, 1000));
+      if (read > 0) await sleep(1000, this.stopped.signal);
       if (this.stopping) return this.endReason ?? 'follow';
       let view: TopologyView;
       try {
         view = await this.o.tracker.refresh();
       } catch (err) {
-        this.o.log.warn({ link: this.name, err: errorMessage(err) }, 'cannot re-read the topology; retrying the last known master');
+        this.o.log.warn({ link: this.name, err }, 'cannot re-read the topology; retrying the last known master');
         return 'follow';
       }
       const member = (s: Shard) => [s.master, ...s.replicas].some((n) => this.followed.has(n.id));
@@ -285,7 +286,7 @@ export class LinkRunner implements GuardedLink {
       if (this.o.followedElsewhere(shard.master.id, this)) continue;
       let r: Redis | undefined;
       try {
-        r = await connectNode(shard.master.host, shard.master.port, this.o.redisOptions);
+        r = await connectNode(shard.master.host, shard.master.port, this.o.redisOptions, 'replication');
         const ids = parseReplIds(await r.info('replication'));
         if (ids.replid === replid || ids.replid2 === replid) return shard;
       } catch {
@@ -301,11 +302,11 @@ export class LinkRunner implements GuardedLink {
   private async startingPoint(): Promise<Required<ReplicationCheckpoint> | undefined> {
     let r: Redis | undefined;
     try {
-      r = await connectNode(this.master.host, this.master.port, this.o.redisOptions);
+      r = await connectNode(this.master.host, this.master.port, this.o.redisOptions, 'replication');
       const info = await r.info('replication');
       // A replica would stream its master's writes: the link of that master publishes them.
       if (!/^role:master\s*$/m.test(info)) {
-        throw new TandemError('REDIS_UNAVAILABLE', `${this.master.host}:${this.master.port} is not a master (any more); following its shard's master`, { retriable: true });
+        throw new TandemError('REDIS_UNAVAILABLE', `${this.master.host}:${this.master.port} is not a master (any more); following its shard's master`);
       }
       if (this.checkpoint) return this.checkpoint;
       const ids = parseReplIds(info);
@@ -319,7 +320,7 @@ export class LinkRunner implements GuardedLink {
       return { replid: match.replid, offset: match.offset, db: match.db };
     } catch (err) {
       if (err instanceof TandemError) throw err;
-      throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read INFO replication from ${this.name}`, err, true);
+      throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read INFO replication from ${this.name}`, err);
     } finally {
       r?.disconnect();
     }
@@ -340,8 +341,8 @@ export class LinkRunner implements GuardedLink {
     let control: Redis | undefined;
     try {
       // Asked what the master migrates after each chunk with a deletion (sampleOwnSlots).
-      control = await connectNode(this.master.host, this.master.port, this.o.redisOptions).catch((err: unknown) => {
-        throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot open the control connection to ${this.master.host}:${this.master.port}`, err, true);
+      control = await connectNode(this.master.host, this.master.port, this.o.redisOptions, 'replication').catch((err: unknown) => {
+        throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot open the control connection to ${this.master.host}:${this.master.port}`, err);
       });
       const ctl = control;
       await this.stream(from, onStreaming, () => Promise.all([watcher.fence(), this.sampleOwnSlots(ctl)]).then(() => undefined));
@@ -362,7 +363,7 @@ export class LinkRunner implements GuardedLink {
     try {
       this.ownSlots = parseOwnSlots(String(await control.call('CLUSTER', 'NODES')));
     } catch (err) {
-      throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read CLUSTER NODES of ${this.master.host}:${this.master.port}`, err, true);
+      throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read CLUSTER NODES of ${this.master.host}:${this.master.port}`, err);
     }
   }
 

@@ -85,7 +85,7 @@ export class SnapshotSink implements RdbSink {
 
   abort(err: Error): void {
     this.o.log.warn(
-      { err: err.message, keysSoFar: this.keys, transfer: this.transfer, inKey: this.big?.header.key.toString('latin1').slice(0, 200) },
+      { err, keysSoFar: this.keys, transfer: this.transfer, inKey: this.big?.header.key.toString('latin1').slice(0, 200) },
       'RDB transfer aborted; the next attempt starts over (readers discard a big key left unfinished)',
     );
     this.parser = undefined;

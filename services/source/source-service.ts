@@ -2,7 +2,7 @@ import type { RedisOptions } from 'ioredis';
 import { connectNode, parseSeeds, redisOptionsOf } from '../shared/redis-connect';
 import type { Registry } from 'prom-client';
 import type { Kafka } from 'kafkajs';
-import { TandemError, errorMessage } from '../shared/errors';
+import { TandemError } from '../shared/errors';
 import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client';
 import type { Logger } from '../shared/logger';
 import { changesMaxMessageBytes, changesPartitions } from '../shared/topics';
@@ -254,7 +254,7 @@ export class SourceService {
     const { config, log, metrics: m } = this;
     try {
       const node = this.tracker?.view?.nodes.get(nodeId);
-      if (node === undefined) throw new TandemError('REDIS_UNAVAILABLE', `node ${nodeId} is not in the topology`, { retriable: true });
+      if (node === undefined) throw new TandemError('REDIS_UNAVAILABLE', `node ${nodeId} is not in the topology`);
       const admin = kafka.admin();
       let topics: string[];
       await admin.connect();
@@ -273,7 +273,7 @@ export class SourceService {
       log.info({ node: nodeId, slots: prime.slots.length, peers, offset: prime.offset }, 'read the markers of a master: its local events are stamped from the offset on');
     } catch (err) {
       m.vectorPrimes.inc({ result: 'failed' });
-      log.warn({ node: nodeId, err: errorMessage(err) }, `cannot read the markers of a master; its events stay stamped unknown, retry in ${PRIME_RETRY_MS} ms`);
+      log.warn({ node: nodeId, err }, `cannot read the markers of a master; its events stay stamped unknown, retry in ${PRIME_RETRY_MS} ms`);
       setTimeout(() => vectors.primeFailed(nodeId), PRIME_RETRY_MS).unref();
     }
   }
@@ -295,7 +295,7 @@ export class SourceService {
    */
   private reconcile(view: TopologyView): void {
     this.reconciling = this.reconciling.then(() => this.reconcileNow(view)).catch((err: unknown) => {
-      this.log.warn({ err: errorMessage(err) }, 'cannot check the cluster\'s masters against the links; trying again at the next topology read');
+      this.log.warn({ err }, 'cannot check the cluster\'s masters against the links; trying again at the next topology read');
     });
   }
 
@@ -319,7 +319,7 @@ export class SourceService {
 
   private async continuesALink(shard: Shard): Promise<boolean> {
     const replids = new Set(this.runners.map((r) => r.replid).filter((id): id is string => id !== undefined));
-    const r = await connectNode(shard.master.host, shard.master.port, this.redisOptions);
+    const r = await connectNode(shard.master.host, shard.master.port, this.redisOptions, 'replication');
     try {
       const ids = parseReplIds(await r.info('replication'));
       return replids.has(ids.replid) || replids.has(ids.replid2);
@@ -346,7 +346,7 @@ export class SourceService {
       (err: unknown) => {
         const e = err instanceof Error ? err : new Error(String(err));
         this.failure ??= e;
-        this.log.error({ link: runner.name, err: errorMessage(err) }, 'replica link stopped for good');
+        this.log.error({ link: runner.name, err }, 'replica link stopped for good');
         this.fail(e);
       },
     );
@@ -366,11 +366,11 @@ export class SourceService {
 }
 
 async function readCommandTable(master: { host: string; port: number }, options: RedisOptions): Promise<CommandTable> {
-  const r = await connectNode(master.host, master.port, options);
+  const r = await connectNode(master.host, master.port, options, 'replication');
   try {
     return CommandTable.fromCommandReply(await r.call('COMMAND'));
   } catch (err) {
-    throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read the COMMAND table from ${master.host}:${master.port}`, err, true);
+    throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read the COMMAND table from ${master.host}:${master.port}`, err);
   } finally {
     r.disconnect();
   }

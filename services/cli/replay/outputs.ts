@@ -115,7 +115,7 @@ class SingleNodeRouter {
       connectTimeoutMs: 3000,
     });
     this.node = new Redis({ ...options, host, port, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 2, connectTimeout: 3000 });
-    this.node.on('error', (err: Error) => log.debug({ err: err.message }, 'target connection error'));
+    this.node.on('error', (err: Error) => log.debug({ err }, 'target connection error'));
   }
   async master(): Promise<{ key: string; client: Redis }> {
     return { key: this.key, client: this.node };

@@ -42,7 +42,7 @@ export async function scrape(url: string, timeoutMs = 5000): Promise<Sample[]> {
     res = await fetch(target, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
-    throw new TandemError('INTERNAL', `cannot read ${target}: ${errorMessage(cause ?? err)}`, { retriable: true, cause: err });
+    throw new TandemError('INTERNAL', `cannot read ${target}: ${errorMessage(cause ?? err)}`, { cause: err });
   }
   if (!res.ok) throw new TandemError('INTERNAL', `cannot read ${target}: HTTP ${res.status}`);
   return parseMetrics(await res.text());

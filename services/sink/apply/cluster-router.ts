@@ -2,6 +2,7 @@ import Redis, { type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
+import { POLICIES, backoffDelay } from '../../shared/retry';
 import { SLOT_COUNT } from '../../shared/slot';
 import { RespPipe } from './resp-pipe';
 
@@ -93,7 +94,7 @@ export class ClusterRouter {
         failures.push(`${key}: ${errorMessage(err)}`);
       }
     }
-    throw new TandemError('REDIS_UNAVAILABLE', `cannot read the target cluster's slots from any node (${failures.join('; ')})`, { retriable: true });
+    throw new TandemError('REDIS_UNAVAILABLE', `cannot read the target cluster's slots from any node (${failures.join('; ')})`);
   }
 
   /** The master of a slot, refreshing the map when it is unknown. */
@@ -102,7 +103,7 @@ export class ClusterRouter {
     if (key === undefined) {
       await this.refresh();
       key = this.slots[slot];
-      if (key === undefined) throw new TandemError('REDIS_UNAVAILABLE', `no master serves slot ${slot} (CLUSTERDOWN?)`, { retriable: true });
+      if (key === undefined) throw new TandemError('REDIS_UNAVAILABLE', `no master serves slot ${slot} (CLUSTERDOWN?)`);
     }
     return { key, client: this.client(key) };
   }
@@ -135,7 +136,7 @@ export class ClusterRouter {
       }
       this.replicasUnknown = false;
     } catch (err) {
-      if (!this.replicasUnknown) this.log.warn({ node: key, err: errorMessage(err) }, 'cannot read CLUSTER NODES (the sink\'s user needs +cluster|nodes): sink.waitReplicas auto waits for no replica');
+      if (!this.replicasUnknown) this.log.warn({ node: key, err }, 'cannot read CLUSTER NODES (the sink\'s user needs +cluster|nodes): sink.waitReplicas auto waits for no replica');
       this.replicasUnknown = true;
     }
     return out;
@@ -163,12 +164,12 @@ export class ClusterRouter {
         autoResendUnfulfilledCommands: false,
         maxRetriesPerRequest: 2,
         enableReadyCheck: true,
-        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+        retryStrategy: (times) => backoffDelay(POLICIES.targetReconnect, times),
         connectTimeout: 3000,
         lazyConnect: false,
       });
       // Errors surface on the commands themselves (the writer retries them); log at debug to see reconnects.
-      c.on('error', (err: Error) => this.log.debug({ node: key, err: err.message }, 'target connection error'));
+      c.on('error', (err: Error) => this.log.debug({ node: key, err }, 'target connection error'));
       this.clients.set(key, c);
     }
     return c;
@@ -205,7 +206,7 @@ export class ClusterRouter {
       retryStrategy: () => null,
       connectTimeout: 3000,
     });
-    c.on('error', (err: Error) => this.log.debug({ node: key, err: err.message }, 'dedicated target connection error'));
+    c.on('error', (err: Error) => this.log.debug({ node: key, err }, 'dedicated target connection error'));
     return c;
   }
 

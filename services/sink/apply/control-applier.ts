@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
-import { TandemError, errorMessage } from '../../shared/errors';
+import { TandemError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
+import { POLICIES, Retrier } from '../../shared/retry';
 import { markerKey } from '../../shared/marker';
 import type { ClusterRouter } from './cluster-router';
 import { classifyApplyError } from './reply-errors';
@@ -36,8 +37,6 @@ export interface ControlApplierOptions {
   log: Logger;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class ControlApplier {
   constructor(private readonly o: ControlApplierOptions) {}
 
@@ -45,7 +44,8 @@ export class ControlApplier {
   async onEveryMaster(argv: Buffer[], origin: string): Promise<string[]> {
     let masters = await this.o.router.masters();
     const errors: string[] = [];
-    let attempt = 0; // OOM waits are not counted: a full target is waited for, as in the writer
+    // OOM waits are not counted, and do not lengthen the delay: a full target is waited for, as in the writer.
+    const retrier = new Retrier(POLICIES.keylessApply(this.o.backoffMs), { attempts: this.o.retries });
     for (let i = 0; i < masters.length; i++) {
       const m = masters[i];
       for (;;) {
@@ -60,12 +60,11 @@ export class ControlApplier {
             errors.push(`${m.key}: ${c.message}`);
             break;
           }
-          if (c.kind === 'fatal' || (!(c.kind === 'transient' && c.full) && attempt++ >= this.o.retries)) {
-            throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot apply ${argv[0].toString('latin1')} on target master ${m.key}`, err);
-          }
-          this.o.log.warn({ node: m.key, attempt, err: c.message }, 'keyless command: transient error, retrying');
-          await this.o.router.refresh().catch((e: unknown) => this.o.log.warn({ err: errorMessage(e) }, 'cannot refresh the target slot map'));
-          await sleep(this.o.backoffMs * Math.min(attempt + 1, 20));
+          if (c.kind === 'fatal') throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot apply ${argv[0].toString('latin1')} on target master ${m.key}`, err);
+          if (!c.full && !retrier.spend()) throw TandemError.exhausted(`cannot apply ${argv[0].toString('latin1')} on target master ${m.key}`, err);
+          this.o.log.warn({ node: m.key, attempt: retrier.failures, err }, 'keyless command: transient error, retrying');
+          await this.o.router.refresh().catch((e: unknown) => this.o.log.warn({ err: e }, 'cannot refresh the target slot map'));
+          await retrier.wait(retrier.failures + 1);
           // The topology may have changed (failover): restart the round on the new masters.
           // A master that already has the command gets it again: the commands are idempotent.
           masters = await this.o.router.masters();
@@ -95,7 +94,7 @@ export class ControlApplier {
         if (!err || IDEMPOTENT_OK.some((re) => re.test(err.message))) return undefined;
         return err.message;
       }
-      throw new TandemError('REDIS_UNAVAILABLE', `marker ${mk} kept changing under WATCH`, { retriable: true });
+      throw new TandemError('REDIS_UNAVAILABLE', `marker ${mk} kept changing under WATCH`);
     } finally {
       conn.disconnect();
     }

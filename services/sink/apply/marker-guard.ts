@@ -62,7 +62,7 @@ export class TargetBehindError extends TandemError {
     readonly offset: bigint,
     message: string,
   ) {
-    super('TARGET_BEHIND', message, { retriable: true });
+    super('TARGET_BEHIND', message);
   }
 
   /** The earliest rewind of several (one per slot found behind), per partition. */

@@ -1,4 +1,5 @@
 import { TandemError, errorMessage } from '../../shared/errors';
+import { classifyReply, replyCode } from '../../shared/redis-replies';
 
 /**
  * What a failed MULTI/EXEC means for the writer. Redis answers a transaction in
@@ -21,12 +22,14 @@ export type Classified =
   | { kind: 'queue-error'; message: string }
   | { kind: 'fatal'; message: string };
 
-/** Reply errors that say "not now / not here", never "not this command". */
-const TRANSIENT_REPLY = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|READONLY|MASTERDOWN|NOREPLICAS|BUSY|UNBLOCKED|OOM)\b/;
-
+/**
+ * The code of a reply error that says "not now / not here", never "not this
+ * command" (shared/redis-replies.ts: retriable, redirect or target-full), e.g.
+ * "MOVED" or "OOM"; undefined for any other.
+ */
 export function transientReason(message: string): string | undefined {
-  const m = TRANSIENT_REPLY.exec(message);
-  return m === null ? undefined : m[1];
+  const c = classifyReply(message);
+  return c === 'retriable' || c === 'redirect' || c === 'target-full' ? replyCode(message) : undefined;
 }
 
 export function isReplyError(err: unknown): err is Error & { previousErrors?: Error[] } {

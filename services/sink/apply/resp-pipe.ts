@@ -2,7 +2,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import RedisParser from 'redis-parser';
 import { TandemError, errorMessage } from '../../shared/errors';
-import { isRedisAuthFailure } from '../../shared/redis-connect';
+import { isAuthReply } from '../../shared/redis-replies';
 import { encodeCommand } from '../../shared/resp';
 
 /**
@@ -102,7 +102,7 @@ export class RespPipe {
   wait(conn: number, replicas: number, timeoutMs: number, seq: number): Promise<number> {
     const live = this.conn !== undefined && !this.conn.socket.destroyed ? this.conn : undefined;
     if (live === undefined || live.id !== conn) {
-      return Promise.reject(new TandemError('REDIS_UNAVAILABLE', `connection ${conn} to ${this.address} is gone; its writes are not known to be replicated`, { retriable: true }));
+      return Promise.reject(new TandemError('REDIS_UNAVAILABLE', `connection ${conn} to ${this.address} is gone; its writes are not known to be replicated`));
     }
     const id = `${conn}/${replicas}/${timeoutMs}`;
     const last = this.waits.get(id);
@@ -132,7 +132,7 @@ export class RespPipe {
   private write(conn: Conn, payload: Buffer, replies: number): Promise<Reply[]> {
     return new Promise<Reply[]>((resolve, reject) => {
       if (conn.socket.destroyed) {
-        reject(new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} lost`, { retriable: true }));
+        reject(new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} lost`));
         return;
       }
       conn.queue.push({ count: replies, replies: [], resolve, reject });
@@ -150,7 +150,7 @@ export class RespPipe {
   }
 
   private connect(): Promise<Conn> {
-    if (this.closed) return Promise.reject(new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} is closed`, { retriable: true }));
+    if (this.closed) return Promise.reject(new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} is closed`));
     this.connecting ??= this.open().finally(() => {
       this.connecting = undefined;
     });
@@ -177,11 +177,11 @@ export class RespPipe {
         clearTimeout(timer);
         if (this.conn === conn) this.conn = undefined;
         // Whatever was in flight on this socket may or may not have run: the writer re-reads the marker.
-        const lost = new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} lost`, { retriable: true });
+        const lost = new TandemError('REDIS_UNAVAILABLE', `connection to ${this.address} lost`);
         for (const p of conn.queue.splice(0)) p.reject(lost);
       });
       socket.on('error', (err) => {
-        reject(new TandemError('REDIS_UNAVAILABLE', `cannot connect to ${this.address}: ${errorMessage(err)}`, { retriable: true, cause: err }));
+        reject(new TandemError('REDIS_UNAVAILABLE', `cannot connect to ${this.address}: ${errorMessage(err)}`, { cause: err }));
       });
       socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
@@ -206,10 +206,8 @@ export class RespPipe {
     if (password !== undefined) {
       const [reply] = await this.write(conn, encodeCommand(username ? ['AUTH', username, password] : ['AUTH', password]), 1);
       if (reply instanceof Error) {
-        const auth = isRedisAuthFailure(reply.message);
-        throw new TandemError(auth ? 'REDIS_AUTH' : 'REDIS_UNAVAILABLE', `${this.address} refused AUTH${username ? ` as ${username}` : ''}: ${reply.message}`, {
-          retriable: !auth,
-        });
+        const auth = isAuthReply(reply.message);
+        throw new TandemError(auth ? 'REDIS_AUTH' : 'REDIS_UNAVAILABLE', `${this.address} refused AUTH${username ? ` as ${username}` : ''}: ${reply.message}`);
       }
     }
     if (db !== undefined && db !== 0) {

@@ -3,6 +3,7 @@ import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { formatMarkerValue, markerKey, type MarkerValue } from '../../shared/marker';
 import { commandBytes, encodeCommand, encodePrefix, RespBuffer } from '../../shared/resp';
+import { POLICIES, Retrier } from '../../shared/retry';
 import { SLOT_COUNT } from '../../shared/slot';
 import type { ApplyItem, ItemOutcome } from './apply-item';
 import type { ClusterRouter } from './cluster-router';
@@ -79,8 +80,6 @@ const MULTI = encodeCommand(['MULTI']);
 const EXEC = encodeCommand(['EXEC']);
 const WATCH_HEAD = encodePrefix(2, ['WATCH']);
 const GUARD_HEAD = encodePrefix(6, ['EVAL', MARKER_GUARD, '1']);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An address this sink applied, and the master and connection that took the write. */
 type Applied = MarkerValue & { index: number; node?: string; conn?: number };
@@ -234,9 +233,9 @@ export class Writer {
     const where = new RunPlace(run);
     const place = { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' };
     let ask: string | undefined;
-    let backoff = this.o.backoffMs;
     // OOM retries are not counted against `retries`: a full target waits for memory, however long.
-    for (let attempt = 0, counted = 0; ; attempt++) {
+    const retrier = new Retrier(POLICIES.targetApply(this.o.backoffMs, this.o.maxBackoffMs), { attempts: this.o.retries });
+    for (let attempt = 0; ; attempt++) {
       const skipped: ItemOutcome[] = [];
       const pending: ApplyItem[] = [];
       try {
@@ -253,8 +252,8 @@ export class Writer {
           // The guard aborted the block: the marker is not what we read. Nothing ran; re-read it and retry.
           this.o.onGuardAbort?.();
           this.o.markers.invalidate(run.slot, run.origin);
-          if (++counted > this.o.retries || this.o.stopping?.()) {
-            throw new TandemError('REDIS_UNAVAILABLE', `${where.text}: the marker kept changing under the sink (${attempt + 1} attempts); is another sink applying this partition?`);
+          if (!retrier.spend() || this.o.stopping?.()) {
+            throw TandemError.exhausted(`${where.text}: the marker kept changing under the sink (${attempt + 1} attempts); is another sink applying this partition?`);
           }
           if (attempt === 0 || attempt % 10 === 0) {
             this.abortLog.sample((suppressed) => this.o.log.warn({ slot: run.slot, origin: run.origin, attempt, suppressed }, 'marker changed since it was read (another sink applied, or the target lost writes); nothing ran, re-reading it'));
@@ -286,9 +285,8 @@ export class Writer {
           for (const item of pending) out.push(...(await this.applyRun({ ...run, items: [item] })));
           return out;
         }
-        if (!c.full) counted++;
-        if (counted > this.o.retries || this.o.stopping?.()) {
-          throw new TandemError('REDIS_UNAVAILABLE', `${where.text}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
+        if ((!c.full && !retrier.spend()) || this.o.stopping?.()) {
+          throw new TandemError('RETRIES_EXHAUSTED', `${where.text}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
         }
         setFull(c.full === true);
         this.o.onRetry?.(c.reason);
@@ -305,10 +303,7 @@ export class Writer {
             this.o.log.warn({ err: errorMessage(refreshErr) }, 'cannot refresh the target slot map');
           });
         }
-        if (c.reason !== 'MOVED' && c.reason !== 'ASK') {
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
-        }
+        if (c.reason !== 'MOVED' && c.reason !== 'ASK') await retrier.wait();
       }
     }
   }
@@ -385,7 +380,7 @@ export class Writer {
   }
 
   private async durableOn(node: string, m: NonNullable<ReturnType<ApplyLedger['masters']['get']>>, d: Durability): Promise<void> {
-    let backoff = this.o.backoffMs;
+    const retrier = new Retrier(POLICIES.targetApply(this.o.backoffMs, this.o.maxBackoffMs));
     for (let attempt = 0; ; attempt++) {
       const want = this.wanted(node, d);
       if (want === 0) {
@@ -398,7 +393,7 @@ export class Writer {
       }
       if (this.unreplicated.delete(node)) this.o.log.info({ node, replicas: want }, 'target master has a live replica again: waiting for it before commits');
       try {
-        if (m.conns.size !== 1) throw new TandemError('REDIS_UNAVAILABLE', `the batch's writes to ${node} went over ${m.conns.size} connections`, { retriable: true });
+        if (m.conns.size !== 1) throw new TandemError('REDIS_UNAVAILABLE', `the batch's writes to ${node} went over ${m.conns.size} connections`);
         const acked = await this.o.router.pipe(node).wait([...m.conns][0], want, d.timeoutMs, m.seq);
         if (acked >= want) {
           this.o.onReplicaWait?.('acked');
@@ -415,11 +410,10 @@ export class Writer {
         await this.verify([...m.runs.values()]);
         return;
       }
-      if (this.o.stopping?.()) throw new TandemError('REDIS_UNAVAILABLE', `stopping while ${node}'s replicas have not acknowledged the batch; it is not committed`);
+      if (this.o.stopping?.()) throw TandemError.exhausted(`stopping while ${node}'s replicas have not acknowledged the batch; it is not committed`);
       // 'auto' follows the topology: a replica flagged failed leaves CLUSTER SLOTS.
       await this.o.router.refresh().catch((err: unknown) => this.o.log.warn({ err: errorMessage(err) }, 'cannot refresh the target slot map'));
-      await sleep(backoff);
-      backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
+      await retrier.wait();
     }
   }
 
@@ -428,8 +422,8 @@ export class Writer {
     const behind: TargetBehindError[] = [];
     for (const run of runs) {
       this.o.markers.invalidate(run.slot, run.origin);
-      let backoff = this.o.backoffMs;
-      for (let attempt = 0; ; attempt++) {
+      const retrier = new Retrier(POLICIES.targetApply(this.o.backoffMs, this.o.maxBackoffMs), { attempts: this.o.retries });
+      for (;;) {
         try {
           await this.checkNotBehind(run, await this.o.markers.get(run.slot, run.origin));
           break;
@@ -439,11 +433,11 @@ export class Writer {
             break;
           }
           const c = classifyApplyError(err);
-          if (c.kind !== 'transient' || attempt >= this.o.retries || this.o.stopping?.()) throw TandemError.wrap('REDIS_UNAVAILABLE', `slot ${run.slot}: cannot read the marker back`, err);
+          if (c.kind !== 'transient') throw TandemError.wrap('REDIS_UNAVAILABLE', `slot ${run.slot}: cannot read the marker back`, err);
+          if (!retrier.spend() || this.o.stopping?.()) throw TandemError.exhausted(`slot ${run.slot}: cannot read the marker back`, err);
           this.o.onRetry?.(c.reason);
           if (c.refresh) await this.o.router.refresh().catch(() => undefined); // the next read fails again and is counted
-          await sleep(backoff);
-          backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
+          await retrier.wait();
         }
       }
     }
@@ -493,7 +487,7 @@ export function execResult(replies: Reply[]): Reply[] {
     (exec as Error & { previousErrors?: Error[] }).previousErrors = replies.slice(1, -1).filter((r): r is Error => r instanceof Error);
     throw exec;
   }
-  if (!Array.isArray(exec)) throw new TandemError('REDIS_UNAVAILABLE', 'EXEC returned nil', { retriable: true });
+  if (!Array.isArray(exec)) throw new TandemError('REDIS_UNAVAILABLE', 'EXEC returned nil');
   return exec;
 }
 

@@ -1,6 +1,5 @@
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { encodeConflictRecord, type ConflictRecord } from '../../shared/conflict-record';
-import { errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
 
@@ -76,7 +75,7 @@ export class ConflictProducer {
         await this.producer.send({ topic: this.topic, acks: -1, messages: batch });
       } catch (err) {
         // Retried under the queue's bound: a record is only lost to overflow or to stop(), and counted then.
-        this.log.warn({ topic: this.topic, records: batch.length, err: errorMessage(err) }, `cannot write conflict records; retrying in ${RETRY_MS} ms`);
+        this.log.warn({ topic: this.topic, records: batch.length, err }, `cannot write conflict records; retrying in ${RETRY_MS} ms`);
         if (!this.stopped) setTimeout(() => this.schedule(0), RETRY_MS).unref();
         return;
       }

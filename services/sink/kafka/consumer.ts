@@ -1,5 +1,5 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
-import { TandemError, errorMessage } from '../../shared/errors';
+import { TandemError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { membershipError, withHeartbeats } from './group-membership';
 import { OffsetCommitter } from './offset-committer';
@@ -104,14 +104,14 @@ export class SinkConsumer {
     consumer.on(consumer.events.CRASH, (e) => {
       const err = e.payload.error;
       if (!e.payload.restart) o.onFatal(err instanceof Error ? err : new Error(String(err)));
-      else o.log.warn({ err: errorMessage(err) }, 'consumer crashed; kafkajs restarts it from the committed offsets');
+      else o.log.warn({ err }, 'consumer crashed; kafkajs restarts it from the committed offsets');
     });
     try {
       await consumer.connect();
       // A new group starts at the beginning: the seed direction of a bootstrap needs the whole history.
       await consumer.subscribe({ topics: o.topics, fromBeginning: true });
     } catch (err) {
-      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, err, true);
+      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot join consumer group ${o.groupId}`, err);
     }
     await consumer.run({
       autoCommit: false,
@@ -133,7 +133,7 @@ export class SinkConsumer {
             }),
           heartbeat,
           Math.max(100, Math.floor(heartbeatInterval / 2)), // kafkajs sends at most one per heartbeatInterval
-          (err) => o.log.warn({ ...where, err: errorMessage(err) }, 'heartbeat failed during a batch; the group is rebalancing, the consumer rejoins after it'),
+          (err) => o.log.warn({ ...where, err }, 'heartbeat failed during a batch; the group is rebalancing, the consumer rejoins after it'),
         );
         if (commit !== undefined) {
           // Not awaited: the next fetch does not wait for Kafka to store the
@@ -145,9 +145,9 @@ export class SinkConsumer {
             () => o.onCommit(batch.topic, batch.partition, commit),
             (err: unknown) => {
               if (membershipError(err) !== undefined) {
-                o.log.warn({ ...where, offset, err: errorMessage(err) }, 'offset commit refused: this member lost its partitions; the group rebalances and the next owner re-reads from the last committed offset');
+                o.log.warn({ ...where, offset, err }, 'offset commit refused: this member lost its partitions; the group rebalances and the next owner re-reads from the last committed offset');
               } else {
-                o.log.warn({ ...where, offset, err: errorMessage(err) }, 'offset commit failed; a later batch of the partition commits past it, or after a restart the markers skip what it covered');
+                o.log.warn({ ...where, offset, err }, 'offset commit failed; a later batch of the partition commits past it, or after a restart the markers skip what it covered');
               }
             },
           );

@@ -114,7 +114,7 @@ export class DlqProducer {
     try {
       await this.producer.send({ topic: this.topic, acks: -1, messages: entries.map((e) => buildDlqMessage(e, this.dc)) });
     } catch (err) {
-      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot write ${entries.length} record(s) to ${this.topic}`, err, true);
+      throw TandemError.wrap('KAFKA_UNAVAILABLE', `cannot write ${entries.length} record(s) to ${this.topic}`, err);
     }
   }
 

@@ -1,6 +1,5 @@
 import type { Kafka } from 'kafkajs';
 import { decodeChangeRecord } from '../../shared/change-record';
-import { errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
 import { readPartitions } from '../../shared/partition-reader';
@@ -56,7 +55,7 @@ export class OwnTopicTail {
     this.abort = abort;
     void this.run(partitions, since, abort.signal, generation).catch((err: unknown) => {
       if (abort.signal.aborted || this.stopped) return;
-      this.o.log.warn({ topic: this.topic, err: errorMessage(err) }, `conflict detection stopped reading the own topic; it restarts from ${this.o.lookbackMs} ms back in ${RETRY_MS} ms (meanwhile applied peer writes are counted as dropped)`);
+      this.o.log.warn({ topic: this.topic, err }, `conflict detection stopped reading the own topic; it restarts from ${this.o.lookbackMs} ms back in ${RETRY_MS} ms (meanwhile applied peer writes are counted as dropped)`);
       setTimeout(() => {
         if (this.generation === generation && !this.stopped) this.follow(partitions, 'failure');
       }, RETRY_MS).unref();
@@ -93,7 +92,7 @@ export class OwnTopicTail {
             events = decodeChangeRecord(m.value);
           } catch (err) {
             // The sink's own topic: its source wrote it. Nothing of it can be judged; say so once per record.
-            log.warn({ topic: this.topic, partition, offset: m.offset, err: errorMessage(err) }, 'own record does not decode; conflict detection skips it');
+            log.warn({ topic: this.topic, partition, offset: m.offset, err }, 'own record does not decode; conflict detection skips it');
             continue;
           }
           const offset = BigInt(m.offset);

@@ -5,6 +5,7 @@ import { encodeCheckpoint, loadCheckpointTopic, txSequenceKey, type CheckpointRe
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
+import { POLICIES, backoffDelay } from '../../shared/retry';
 import { PendingBatch, type Batch, type CheckpointValue } from './pending-batch';
 import { packRecords, RECORD_HEADERS_BYTES } from './record-packer';
 
@@ -287,7 +288,7 @@ export class ChangePublisher {
       this.immediate = setImmediate(run);
     } else {
       this.scheduled = 'timer';
-      const wait = this.failures > 0 ? Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6)) : this.o.commitIntervalMs;
+      const wait = this.failures > 0 ? backoffDelay(POLICIES.kafkaCommit, this.failures) : this.o.commitIntervalMs;
       this.timer = setTimeout(run, wait);
     }
   }
@@ -326,21 +327,21 @@ export class ChangePublisher {
       this.o.onCommitError?.(e);
       if (FATAL.test(`${(err as { type?: string }).type ?? ''} ${(err as Error).name ?? ''} ${message}`)) {
         this.pending.restore(batch);
-        this.fail(new TandemError('KAFKA_UNAVAILABLE', `the transactional producer ${this.o.transactionalId} was fenced (another source with the same id started?): ${message}`, { cause: err }));
+        this.fail(new TandemError('KAFKA_FENCED', `the transactional producer ${this.o.transactionalId} was fenced (another source with the same id started?): ${message}`, { cause: err }));
         return;
       }
       if (committing) {
         this.uncertain = { seq, batch, records, started };
-        this.o.log.warn({ err: message, txSeq: seq, events: batch.events.length }, 'Kafka commit failed in EndTxn: it may have committed; reading back which before anything is sent again');
+        this.o.log.warn({ err, txSeq: seq, events: batch.events.length }, 'Kafka commit failed in EndTxn: it may have committed; reading back which before anything is sent again');
       } else {
         this.pending.restore(batch);
-        this.o.log.warn({ err: message, attempt: this.failures, bufferedBytes: this.pending.bytes }, 'Kafka commit failed; retrying with backoff, links pause while the buffer is full');
+        this.o.log.warn({ err, attempt: this.failures, bufferedBytes: this.pending.bytes }, 'Kafka commit failed; retrying with backoff, links pause while the buffer is full');
       }
       // A producer whose transaction failed may be stuck in an error state; start a fresh one. Its
       // InitProducerId also completes the old transaction (commit or abort) before it returns.
       await this.producer.disconnect().catch(() => undefined);
       this.producer = await this.connectProducer().catch((connectErr: unknown) => {
-        this.o.log.warn({ err: errorMessage(connectErr) }, 'cannot reconnect the producer yet');
+        this.o.log.warn({ err: connectErr }, 'cannot reconnect the producer yet');
         return this.producer;
       });
     }
@@ -360,7 +361,7 @@ export class ChangePublisher {
     try {
       seq = (await loadCheckpointTopic(this.o.kafka, this.o.dc)).txSeqs.get(this.o.transactionalId) ?? 0;
     } catch (err) {
-      this.o.log.warn({ err: errorMessage(err), txSeq: u.seq }, 'cannot read back the outcome of the uncertain commit yet');
+      this.o.log.warn({ err, txSeq: u.seq }, 'cannot read back the outcome of the uncertain commit yet');
       return false;
     }
     this.uncertain = undefined;
@@ -418,7 +419,7 @@ export class ChangePublisher {
       await tx.commit();
       if (fault === 'lose-reply') throw new Error('injected fault: the EndTxn reply was lost');
     } catch (err) {
-      await tx.abort().catch((abortErr: unknown) => this.o.log.warn({ err: errorMessage(abortErr) }, 'transaction abort failed after a failed commit'));
+      await tx.abort().catch((abortErr: unknown) => this.o.log.warn({ err: abortErr }, 'transaction abort failed after a failed commit'));
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { TandemError, errorMessage } from '../../shared/errors';
+import { TandemError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { connectNode } from '../../shared/redis-connect';
 import { keySlot } from '../../shared/slot';
@@ -128,7 +128,7 @@ export class MigrationGuard {
     } catch (err) {
       // Its master is down: its link publishes nothing more until it is back (or its replica takes over).
       this.o.onBarrier?.('unreachable');
-      this.o.log.warn({ link: me.name, waitingFor: other.name, err: errorMessage(err) }, 'cannot read the offset of the master a slot came from; publishing without waiting for its link');
+      this.o.log.warn({ link: me.name, waitingFor: other.name, err }, 'cannot read the offset of the master a slot came from; publishing without waiting for its link');
       return undefined;
     }
   }
@@ -162,7 +162,7 @@ export class MigrationGuard {
     });
     for (const [id, indexes] of byNode) {
       const address = this.o.tracker.view?.nodes.get(id) ?? own.addresses.get(id);
-      if (address === undefined) throw new TandemError('REDIS_UNAVAILABLE', `node ${id}, to which a deleted key's slot moves, is not in the topology yet`, { retriable: true });
+      if (address === undefined) throw new TandemError('REDIS_UNAVAILABLE', `node ${id}, to which a deleted key's slot moves, is not in the topology yet`);
       const held = await this.holds(address, indexes.map((i) => keys[i]));
       indexes.forEach((i, j) => (result[i] = held[j]));
     }
@@ -185,7 +185,7 @@ export class MigrationGuard {
           out.push((await this.holds({ host: moved[1], port: Number(moved[2]) }, [keys[i]], redirects - 1))[0]);
           continue;
         }
-        throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot tell whether ${address.host}:${address.port} holds a key its slot's migration moved`, err, true);
+        throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot tell whether ${address.host}:${address.port} holds a key its slot's migration moved`, err);
       }
       out.push(Number(n) > 0);
     }
@@ -196,7 +196,7 @@ export class MigrationGuard {
     const conn = await this.conn(address);
     const info = await conn.info('replication');
     const m = /master_repl_offset:(\d+)/.exec(info);
-    if (!m) throw new TandemError('REDIS_UNAVAILABLE', `${address.host}:${address.port} gave no master_repl_offset`, { retriable: true });
+    if (!m) throw new TandemError('REDIS_UNAVAILABLE', `${address.host}:${address.port} gave no master_repl_offset`);
     return Number(m[1]);
   }
 
@@ -204,7 +204,7 @@ export class MigrationGuard {
     const key = `${address.host}:${address.port}`;
     let conn = this.conns.get(key);
     if (conn === undefined) {
-      conn = connectNode(address.host, address.port, this.o.redisOptions);
+      conn = connectNode(address.host, address.port, this.o.redisOptions, 'replication');
       this.conns.set(key, conn);
       conn.then(
         (r) => r.on('end', () => this.conns.delete(key)),

@@ -27,7 +27,7 @@ export function connectToMaster(opts: ConnectOptions, onSocket: (socket: net.Soc
     const timer = setTimeout(() => socket.destroy(new Error(`no connection after ${timeoutMs} ms`)), timeoutMs);
     const onError = (err: Error): void => {
       clearTimeout(timer);
-      reject(new TandemError('REPL_LINK_LOST', `cannot connect to master ${endpoint}: ${err.message}`, { retriable: true, cause: err }));
+      reject(new TandemError('REPL_LINK_LOST', `cannot connect to master ${endpoint}: ${err.message}`, { cause: err }));
     };
     // A destroy() during connect (stop()) closes the socket without an error: only 'close' fires.
     const onClose = (): void => onError(new Error('connection closed before it was established'));
@@ -40,7 +40,7 @@ export function connectToMaster(opts: ConnectOptions, onSocket: (socket: net.Soc
       // Errors after this point reach the link through the SocketReader's
       // iterator; this listener only keeps an 'error' event between two reads
       // from being unhandled.
-      socket.on('error', (err) => opts.logger?.debug({ endpoint, err: err.message }, 'socket error'));
+      socket.on('error', (err) => opts.logger?.debug({ endpoint, err }, 'socket error'));
       socket.setNoDelay(true); // ACKs are tiny and should not wait for Nagle
       socket.setKeepAlive(true, 10_000);
       resolve(socket);

@@ -15,7 +15,8 @@
 import type { Logger } from '../../shared/logger';
 import { TandemError } from '../../shared/errors';
 import { encodeCommand } from '../../shared/resp';
-import { isAuthError, replyError } from './reply-errors';
+import { isAuthReply } from '../../shared/redis-replies';
+import { replyError } from './reply-errors';
 import type { SocketReader } from './socket-reader';
 
 export interface HandshakeOptions {
@@ -35,7 +36,7 @@ export async function performHandshake(write: WriteFn, reader: SocketReader, opt
   // send credentials, and a -NOAUTH here only means "AUTH comes next".
   const pong = await request(write, reader, ['PING'], 'PING');
   if (pong.startsWith('-')) {
-    if (!isAuthError(pong)) throw replyError('PING', pong, endpoint);
+    if (!isAuthReply(pong)) throw replyError('PING', pong, endpoint);
     if (opts.password === undefined) {
       throw new TandemError(
         'REPL_AUTH',
@@ -58,7 +59,7 @@ export async function performHandshake(write: WriteFn, reader: SocketReader, opt
     // Redis ignores a failed capa ("not all the Redis versions support
     // REPLCONF capa"); we do too, except a permission error, which PSYNC would
     // hit next anyway with a less clear message.
-    if (isAuthError(capa)) throw replyError('REPLCONF capa', capa, endpoint);
+    if (isAuthReply(capa)) throw replyError('REPLCONF capa', capa, endpoint);
     opts.logger?.warn({ endpoint, reply: capa }, 'master rejected REPLCONF capa; continuing without diskless/psync2');
   }
 }

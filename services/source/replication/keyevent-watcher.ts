@@ -1,7 +1,8 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { TandemError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
-import { connectNode, isRedisAuthFailure } from '../../shared/redis-connect';
+import { connectNode } from '../../shared/redis-connect';
+import { isAuthReply } from '../../shared/redis-replies';
 
 /**
  * Tells the deletions a master makes itself from a client's: an expired or
@@ -56,7 +57,7 @@ export class KeyeventWatcher {
   async start(): Promise<void> {
     await this.ensureNotifications();
     const sub = new Redis({ ...this.o.redisOptions, host: this.o.host, port: this.o.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, connectTimeout: 3000 });
-    sub.on('error', (err: Error) => this.o.log.debug({ endpoint: this.endpoint, err: err.message }, 'keyevent connection error'));
+    sub.on('error', (err: Error) => this.o.log.debug({ endpoint: this.endpoint, err }, 'keyevent connection error'));
     sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, key: Buffer) => this.notified(channel, key));
     this.sub = sub;
     try {
@@ -66,10 +67,10 @@ export class KeyeventWatcher {
       sub.disconnect();
       const text = errorMessage(err);
       throw new TandemError(
-        isRedisAuthFailure(text) ? 'REDIS_AUTH' : 'REDIS_UNAVAILABLE',
+        isAuthReply(text) ? 'REDIS_AUTH' : 'REDIS_UNAVAILABLE',
         `cannot subscribe to ${PATTERNS.join(' and ')} on ${this.endpoint} (the source tells expiries and evictions from client deletions by them; ` +
           `the user needs +psubscribe and the channels, see docs/security.md): ${text}`,
-        { retriable: !isRedisAuthFailure(text), cause: err },
+        { cause: err },
       );
     }
     this.sweeper = setInterval(() => this.sweep(), 60_000);
@@ -83,7 +84,7 @@ export class KeyeventWatcher {
       await this.sub.ping();
     } catch (err) {
       // Without the fence a deletion cannot be classified: the link must not go on.
-      throw new TandemError('REDIS_UNAVAILABLE', `keyevent connection to ${this.endpoint} lost: ${errorMessage(err)}`, { retriable: true, cause: err });
+      throw new TandemError('REDIS_UNAVAILABLE', `keyevent connection to ${this.endpoint} lost: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -138,7 +139,7 @@ export class KeyeventWatcher {
   private async ensureNotifications(): Promise<void> {
     let r: Redis | undefined;
     try {
-      r = await connectNode(this.o.host, this.o.port, this.o.redisOptions);
+      r = await connectNode(this.o.host, this.o.port, this.o.redisOptions, 'replication');
       const [, current = ''] = (await r.config('GET', 'notify-keyspace-events')) as string[];
       const has = (c: string) => current.includes(c) || (c !== 'E' && c !== 'K' && current.includes('A'));
       const missing = REQUIRED.filter((c) => !has(c));
@@ -158,9 +159,8 @@ export class KeyeventWatcher {
     } catch (err) {
       if (err instanceof TandemError) throw err;
       const text = errorMessage(err);
-      const denied = isRedisAuthFailure(text);
+      const denied = isAuthReply(text);
       throw new TandemError(denied ? 'REDIS_AUTH' : 'REDIS_UNAVAILABLE', `cannot read notify-keyspace-events on ${this.endpoint} (the user needs +config|get): ${text}`, {
-        retriable: !denied,
         cause: err,
       });
     } finally {

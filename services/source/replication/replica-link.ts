@@ -20,7 +20,8 @@
  *   link.replid, link.offset, link.stats
  *   events: 'state' (state), 'fullresync' ({ replid, offset, reason }),
  *           'continue' ({ replid, offset, replidChanged })
- *   runLink() in backoff.ts wraps run() with bounded retries.
+ *   One run() is one connection; the source's LinkRunner (source/link-runner.ts)
+ *   retries it under shared/retry.ts's replicaLink policy.
  *
  * Offsets: link.offset only moves once the consumer has accepted the event
  * (its promise resolved) and never inside MULTI, so it is what we ACK and what
@@ -29,7 +30,7 @@
 import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { TandemError, errorMessage } from '../../shared/errors';
+import { TandemError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { CommandParser } from '../resp/command-parser';
 import { encodeCommand } from '../../shared/resp';
@@ -248,7 +249,7 @@ export class ReplicaLink extends EventEmitter {
       await this.stream(reader);
     } catch (err) {
       if (this.stopping) {
-        log?.debug({ endpoint: this.endpoint, err: errorMessage(err) }, 'replica link stopped');
+        log?.debug({ endpoint: this.endpoint, err }, 'replica link stopped');
         return;
       }
       // Socket and protocol failures are TandemErrors already (SocketReader,
@@ -336,9 +337,7 @@ export class ReplicaLink extends EventEmitter {
     const limit = this.opts.readTimeoutMs ?? 60_000;
     if (idle > limit) {
       this.socket?.destroy(
-        new TandemError('REPL_LINK_LOST', `master ${this.endpoint} sent nothing for ${idle} ms (timeout ${limit} ms)`, {
-          retriable: true,
-        }),
+        new TandemError('REPL_LINK_LOST', `master ${this.endpoint} sent nothing for ${idle} ms (timeout ${limit} ms)`),
       );
       return;
     }

@@ -79,15 +79,13 @@ export class SocketReader {
       throw new TandemError(
         'REPL_LINK_LOST',
         `link to master ${this.endpoint} lost while waiting for ${what}: ${errorMessage(err)}`,
-        { retriable: true, cause: err },
+        { cause: err },
       );
     } finally {
       this.waitingSinceMs = 0;
     }
     if (result.done) {
-      throw new TandemError('REPL_LINK_LOST', `master ${this.endpoint} closed the connection while we waited for ${what}`, {
-        retriable: true,
-      });
+      throw new TandemError('REPL_LINK_LOST', `master ${this.endpoint} closed the connection while we waited for ${what}`);
     }
     this.bytesRead += result.value.length;
     this.onBytes?.(result.value.length);

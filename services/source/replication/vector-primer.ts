@@ -26,11 +26,11 @@ export async function readVectorPrime(
   peers: readonly string[],
   options: RedisOptions,
 ): Promise<VectorPrime> {
-  const r = await connectNode(node.host, node.port, options);
+  const r = await connectNode(node.host, node.port, options, 'replication');
   try {
     const own = parseOwnSlots(String(await r.call('CLUSTER', 'NODES')));
     if (own.myId !== node.id) {
-      throw new TandemError('REDIS_UNAVAILABLE', `${node.host}:${node.port} is node ${own.myId}, not ${node.id}: the topology moved; prime again`, { retriable: true });
+      throw new TandemError('REDIS_UNAVAILABLE', `${node.host}:${node.port} is node ${own.myId}, not ${node.id}: the topology moved; prime again`);
     }
     const slots: number[] = [];
     for (let s = 0; s < own.owned.length; s++) if (own.owned[s] === 1) slots.push(s);
@@ -44,7 +44,7 @@ export async function readVectorPrime(
       for (let j = i; j < end; j++) p.get(markerKey(slots[Math.floor(j / peers.length)], peers[j % peers.length]));
       const replies = (await p.exec()) ?? [];
       replies.forEach(([err, value], k) => {
-        if (err) throw TandemError.wrap('REDIS_UNAVAILABLE', `GET of a marker on ${node.host}:${node.port} failed (the source's ACL needs +get)`, err, true);
+        if (err) throw TandemError.wrap('REDIS_UNAVAILABLE', `GET of a marker on ${node.host}:${node.port} failed (the source's ACL needs +get)`, err);
         if (typeof value !== 'string') return;
         const j = i + k;
         const slot = slots[Math.floor(j / peers.length)];
@@ -55,7 +55,7 @@ export async function readVectorPrime(
     }
     const info = String(await r.call('INFO', 'replication'));
     const m = /^master_repl_offset:(\d+)/m.exec(info);
-    if (m === null) throw new TandemError('REDIS_UNAVAILABLE', `INFO replication of ${node.host}:${node.port} has no master_repl_offset`, { retriable: true });
+    if (m === null) throw new TandemError('REDIS_UNAVAILABLE', `INFO replication of ${node.host}:${node.port} has no master_repl_offset`);
     return { nodeId: node.id, offset: Number(m[1]), slots, peers, markers };
   } finally {
     r.disconnect();

@@ -158,7 +158,7 @@ export async function readTopology(seeds: { host: string; port: number }[], opti
   for (const seed of seeds) {
     let r: Redis | undefined;
     try {
-      r = await connectNode(seed.host, seed.port, options);
+      r = await connectNode(seed.host, seed.port, options, 'replication');
       let shards: Shard[];
       try {
         shards = parseClusterShards((await r.call('CLUSTER', 'SHARDS')) as Reply[], { tls: options.tls !== undefined, withoutSlots: opts.withoutSlots });
@@ -177,5 +177,5 @@ export async function readTopology(seeds: { host: string; port: number }[], opti
       r?.disconnect();
     }
   }
-  throw new TandemError('REDIS_UNAVAILABLE', `cannot read the cluster topology from any seed node (${errors.join('; ')})`, { retriable: true });
+  throw new TandemError('REDIS_UNAVAILABLE', `cannot read the cluster topology from any seed node (${errors.join('; ')})`);
 }

@@ -1,5 +1,4 @@
 import type { RedisOptions } from 'ioredis';
-import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { SLOT_COUNT } from '../../shared/slot';
 import { readTopology, type ClusterNode, type Shard } from './cluster-topology';
@@ -116,7 +115,7 @@ export class TopologyTracker {
     } catch (err) {
       this.failures++;
       // Every failure would repeat each refresh: log the first and then every 30th.
-      if (this.failures === 1 || this.failures % 30 === 0) this.o.log.warn({ err: errorMessage(err), failures: this.failures }, 'cannot re-read the cluster topology; keeping the last picture');
+      if (this.failures === 1 || this.failures % 30 === 0) this.o.log.warn({ err, failures: this.failures }, 'cannot re-read the cluster topology; keeping the last picture');
       if (this.current) return this.current;
       throw err;
     }

@@ -1,9 +1,10 @@
 import Redis from 'ioredis';
-import { runLink } from '../../../services/source/replication/backoff';
+import { isRetriable } from '../../../services/shared/errors';
+import { retry } from '../../../services/shared/retry';
 import { startRedis, type StandaloneRedis } from '../../harness/redis-standalone';
 import { makeLink, startLink, waitFor, waitForCatchUp } from './link-helpers';
 
-describe('runLink retries', () => {
+describe('a replica link retried under shared/retry.ts', () => {
   let server: StandaloneRedis;
   let redis: Redis;
 
@@ -22,7 +23,7 @@ describe('runLink retries', () => {
     const attempts: string[] = [];
     link.on('state', (s: string) => s === 'connecting' && attempts.push(s));
     const controller = new AbortController();
-    const running = runLink(link, { signal: controller.signal, backoff: { initialDelayMs: 100, maxDelayMs: 300 } });
+    const running = retry(() => link.run(), { policy: { initialMs: 100, maxMs: 300 }, budget: { signal: controller.signal }, retriable: isRetriable });
     await waitFor('a few failed attempts', () => attempts.length >= 3);
     expect(link.state).not.toBe('streaming');
     await redis.replicaof('NO', 'ONE');
@@ -31,6 +32,7 @@ describe('runLink retries', () => {
     await waitForCatchUp(redis, link);
     expect(sink.commands().map((c) => c.argv[1])).toContain('after');
     controller.abort();
+    await link.stop();
     await running;
     expect(link.state).toBe('closed');
   });
@@ -40,7 +42,7 @@ describe('runLink retries', () => {
     const attempts: string[] = [];
     link.on('state', (s: string) => s === 'connecting' && attempts.push(s));
     // AUTH with a password when none is set: -ERR … AUTH <password> called without any password configured
-    await expect(runLink(link, { backoff: { initialDelayMs: 10 } })).rejects.toMatchObject({ retriable: false });
+    await expect(retry(() => link.run(), { policy: { initialMs: 10, maxMs: 10 }, retriable: isRetriable })).rejects.toMatchObject({ retriable: false });
     expect(attempts).toHaveLength(1);
   });
 });

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { TandemError } from '../../../services/shared/errors';
 import { createLogger, MAX_LOG_VALUE_CHARS } from '../../../services/shared/logger';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
@@ -31,5 +32,28 @@ describe('logger', () => {
     const msg = lines()[0].msg as string;
     expect(msg.length).toBeLessThan(MAX_LOG_VALUE_CHARS + 40);
     expect(msg).toContain('(500 more chars)');
+  });
+
+  test('err is logged as an object: type, code, retriable, message and the chain of causes', () => {
+    const { stream, lines } = capture();
+    const socket = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:7000'), { code: 'ECONNREFUSED' });
+    const err = TandemError.wrap('REDIS_UNAVAILABLE', 'cannot connect to Redis 127.0.0.1:7000', socket);
+    createLogger('source', { destination: stream }).warn({ err }, 'retrying');
+    const logged = lines()[0].err as Record<string, unknown>;
+    expect(logged).toMatchObject({ type: 'TandemError', code: 'REDIS_UNAVAILABLE', retriable: true, message: 'cannot connect to Redis 127.0.0.1:7000: connect ECONNREFUSED 127.0.0.1:7000' });
+    expect(logged.stack).toBeUndefined(); // an expected failure: its message says it all
+    expect(logged.cause).toMatchObject({ type: 'Error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:7000' });
+    expect((logged.cause as Record<string, unknown>).stack).toMatch(/^Error: connect ECONNREFUSED/);
+  });
+
+  test('err keeps no other field of the error: an ioredis error carries the command it failed, AUTH\'s password included', () => {
+    const { stream, lines } = capture();
+    // The shape of an ioredis ReplyError for a refused AUTH.
+    const reply = Object.assign(new Error('WRONGPASS invalid username-password pair or user is disabled.'), { command: { name: 'auth', args: ['tandem', 'hunter2'] } });
+    reply.name = 'ReplyError';
+    createLogger('sink', { destination: stream }).error({ err: new TandemError('REDIS_AUTH', 'h:1 refused AUTH as tandem', { cause: reply }) }, 'login');
+    const line = JSON.stringify(lines()[0]);
+    expect(line).toContain('WRONGPASS');
+    expect(line).not.toContain('hunter2');
   });
 });
