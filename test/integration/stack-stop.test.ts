@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopProcess, type StartedProcess } from '../../services/cli/stack/processes';
+import { isOurProcess, stopProcess, type StartedProcess } from '../../services/cli/stack/processes';
 
 /**
  * `tandem stack down` returns only once every process it stopped is gone
@@ -41,4 +41,29 @@ test('stopProcess returns only after the process has exited, released its port a
   expect(existsSync(`/proc/${pid}`)).toBe(false); // not even a zombie
   expect(await refused(PORT)).toBe(true);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('stopProcess SIGKILLs a process that outlives the grace period, and returns once it is gone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-stop-'));
+  const ready = join(dir, 'tandem-stop-test-ignores-sigterm');
+  // A process that ignores SIGTERM (and says so in a file once it does), started by a shell that exits at
+  // once: its parent is init, as for the stack's processes.
+  const script = "process.on('SIGTERM', () => undefined); require('fs').writeFileSync(process.argv[1], 'ready'); setInterval(() => undefined, 1000)";
+  const pid = Number(execFileSync('sh', ['-c', `${process.execPath} -e "${script}" ${ready} >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' }).trim());
+  const p: StartedProcess = { name: 'ignores-sigterm', pid, marker: ready, logFile: '/dev/null' };
+  try {
+    for (let i = 0; i < 200 && !existsSync(ready); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(isOurProcess(pid, ready)).toBe(true);
+    const started = Date.now();
+    expect(await stopProcess(p, 500)).toBe('killed');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500); // it had its grace period
+    expect(existsSync(`/proc/${pid}`)).toBe(false); // not even a zombie
+  } finally {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone: what the test expects
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { TandemError } from '../../shared/errors';
+import { sleep } from '../../shared/retry';
 
 /**
  * Process helpers for the local stack. Services are started detached (their
@@ -47,8 +48,6 @@ export function isOurProcess(pid: number, marker: string): boolean {
     return false; // no such process
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The kernel's start time of a live process (field 22 of /proc/<pid>/stat),

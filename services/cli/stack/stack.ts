@@ -152,9 +152,12 @@ export async function stackUp(settings: StackSettings, log: (line: string) => vo
   }
 }
 
+/** Stops every process at once, and returns (or throws the first failure) only when every stop has ended. */
 async function stopAll(processes: StartedProcess[]): Promise<Record<string, string>> {
-  const results = await Promise.all(processes.map(async (p) => [p.name, await stopProcess(p)] as const));
-  return Object.fromEntries(results);
+  const settled = await Promise.allSettled(processes.map(async (p) => [p.name, await stopProcess(p)] as const));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return Object.fromEntries(settled.map((r) => (r as PromiseFulfilledResult<readonly [string, string]>).value));
 }
 
 /** Stops every process recorded in the state file; safe to run twice. */
