@@ -12,6 +12,7 @@ import { DemoLoad } from '../demo/load';
 import { scrape, startService, sum, waitHealthy, type ServiceProcess, type Samples } from '../demo/service-process';
 import { compareClusters } from '../verify/compare';
 import { parsePositiveInt } from '../options';
+import { sleep } from '../../shared/retry';
 
 /**
  * `tandem demo`: the README's main command. It starts the local stack, a
@@ -140,7 +141,7 @@ async function liveTable(services: ServiceProcess[], loads: DemoLoad[], stop: Pr
   let stopped: string | undefined;
   void stop.then((w) => (stopped = w));
   for (let tick = 0; stopped === undefined; tick++) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     for (const s of services) {
       if (s.proc.exitCode !== null) throw new Error(`${s.name} exited with code ${s.proc.exitCode}; see ${s.logFile}`);
     }
@@ -188,6 +189,6 @@ async function verifyConverged(a: Cluster, b: Cluster, timeoutMs: number): Promi
         line: `NOT CONVERGED after ${timeoutMs / 1000} s: ${diffs.length} of ${keys} keys differ`,
       };
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
   }
 }

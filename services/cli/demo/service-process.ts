@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { sleep } from '../../shared/retry';
 
 /**
  * A Tandem service (`tandem source|sink --config FILE`) run as a child process
@@ -68,7 +69,7 @@ export async function waitHealthy(s: ServiceProcess, path: '/readyz' | '/healthz
     } catch {
       // not listening yet: try again below
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   throw new Error(`${s.name} not ready within ${timeoutMs} ms; see ${s.logFile}`);
 }

@@ -4,6 +4,8 @@
  * reservation is synchronous, so concurrent callers queue in order and the
  * total never exceeds the rate (plus a burst of `burst` tokens).
  */
+import { sleep } from '../../shared/retry';
+
 export class RateLimiter {
   private next = 0;
 
@@ -24,6 +26,6 @@ export class RateLimiter {
 
   async take(n = 1): Promise<void> {
     const wait = this.reserve(n);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
   }
 }

@@ -2,6 +2,7 @@ import { DIFF_KINDS, type DiffKind, type VerifyMode } from './classify';
 import { isReservedKey } from '../../shared/marker';
 import { compareKey, scanKeys, type KeyDiff, type Side } from './compare';
 import { RateLimiter } from './rate-limit';
+import { sleep } from '../../shared/retry';
 
 /**
  * `tandem verify`'s algorithm, after redis-full-check but both ways in one run:
@@ -83,7 +84,7 @@ export async function verifyClusters(a: Side, b: Side, o: VerifyOptions): Promis
 
   // Later rounds: re-check only what differed in the round before.
   for (let round = 2; round <= o.rounds && pending.size > 0; round++) {
-    await new Promise((r) => setTimeout(r, o.pauseMs));
+    await sleep(o.pauseMs);
     const t = Date.now();
     const keys = [...pending.values()].map((p) => p.key);
     pending = new Map();

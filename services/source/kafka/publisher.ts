@@ -5,7 +5,7 @@ import { encodeCheckpoint, loadCheckpointTopic, txSequenceKey, type CheckpointRe
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
 import type { Logger } from '../../shared/logger';
-import { POLICIES, backoffDelay } from '../../shared/retry';
+import { POLICIES, backoffDelay, sleep } from '../../shared/retry';
 import { PendingBatch, type Batch, type CheckpointValue } from './pending-batch';
 import { packRecords, RECORD_HEADERS_BYTES } from './record-packer';
 
@@ -442,7 +442,7 @@ export class ChangePublisher {
     const deadline = Date.now() + timeoutMs;
     while (!this.fatal && (!this.pending.empty || this.flushing || this.uncertain !== undefined) && Date.now() < deadline) {
       await this.flush();
-      if (this.failures > 0) await new Promise((r) => setTimeout(r, 250));
+      if (this.failures > 0) await sleep(250);
     }
     const left = this.pending.length;
     if (left > 0) {
