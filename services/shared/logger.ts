@@ -24,6 +24,13 @@ export function truncateForLog(value: string, max = MAX_LOG_VALUE_CHARS): string
   return `${value.slice(0, max)}…(${value.length - max} more chars)`;
 }
 
+/** The password of a URL (`redis://user:pass@host`), which a client library may quote in its error message. */
+const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:@\s/]*):[^@\s]*@/gi;
+
+function clean(text: string): string {
+  return truncateForLog(text.replace(URL_PASSWORD, '$1:[redacted]@'));
+}
+
 /** How deep a chain of causes is followed in a log line. */
 const MAX_CAUSES = 5;
 
@@ -45,12 +52,12 @@ export interface LoggedError {
  * one its request.
  */
 export function serializeError(err: unknown, depth = 0): LoggedError | string | unknown {
-  if (!(err instanceof Error)) return typeof err === 'string' ? truncateForLog(err) : err;
+  if (!(err instanceof Error)) return typeof err === 'string' ? clean(err) : err;
   const e = err as Error & { code?: unknown; retriable?: unknown };
-  const out: LoggedError = { type: e.name, message: truncateForLog(e.message) };
+  const out: LoggedError = { type: e.name, message: clean(e.message) };
   if (typeof e.code === 'string' || typeof e.code === 'number') out.code = e.code;
   if (typeof e.retriable === 'boolean') out.retriable = e.retriable;
-  if (!(err instanceof TandemError) && e.stack !== undefined) out.stack = truncateForLog(e.stack);
+  if (!(err instanceof TandemError) && e.stack !== undefined) out.stack = clean(e.stack);
   if (e.cause !== undefined && depth < MAX_CAUSES) out.cause = serializeError(e.cause, depth + 1) as LoggedError | string;
   return out;
 }

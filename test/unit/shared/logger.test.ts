@@ -56,4 +56,13 @@ describe('logger', () => {
     expect(line).toContain('WRONGPASS');
     expect(line).not.toContain('hunter2');
   });
+
+  test('err hides the password of a URL its message quotes', () => {
+    const { stream, lines } = capture();
+    const cause = new Error('getaddrinfo ENOTFOUND for rediss://tandem:hunter2@redis-b:6380/0');
+    createLogger('cli', { destination: stream }).warn({ err: new TandemError('REDIS_UNAVAILABLE', 'cannot reach the target', { cause }) }, 'x');
+    const line = JSON.stringify(lines()[0]);
+    expect(line).toContain('rediss://tandem:[redacted]@redis-b:6380/0');
+    expect(line).not.toContain('hunter2');
+  });
 });
