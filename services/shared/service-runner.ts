@@ -1,5 +1,4 @@
 import type { Registry } from 'prom-client';
-import { TandemError, errorMessage } from './errors';
 import type { Logger } from './logger';
 import { startHttpServer } from './metrics';
 
@@ -64,8 +63,8 @@ export async function runService<S extends Runnable>(o: ServiceRun<S>): Promise<
     if (stopping) await stopping;
     log.info(`${o.name} stopped`);
   } catch (err) {
-    log.error({ err: errorMessage(err), code: err instanceof TandemError ? err.code : undefined }, `${o.name} failed`);
-    await service?.stop().catch((stopErr: unknown) => log.warn({ err: errorMessage(stopErr) }, 'error while stopping after a failure'));
+    log.error({ err }, `${o.name} failed`);
+    await service?.stop().catch((stopErr: unknown) => log.warn({ err: stopErr }, 'error while stopping after a failure'));
     throw err;
   } finally {
     await http.close();
