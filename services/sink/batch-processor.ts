@@ -48,8 +48,10 @@ export interface BatchProcessorOptions {
   assemblers: Map<string, RestoreAssembler>;
   metrics: SinkMetrics;
   log: Logger;
-  /** sink.conflicts: report: told of every peer write before its MULTI, and of those not applied after */
+  /** sink.conflicts: report or lww: told of every peer write before its MULTI, and of those not applied after */
   detector?: ConflictDetector;
+  /** a batch was processed up to `lastOffset` (sink.conflicts: lww waits for it after a restart) */
+  onProcessed?: (topic: string, partition: number, lastOffset: bigint) => void;
 }
 
 export class BatchProcessor {
@@ -164,7 +166,11 @@ export class BatchProcessor {
     o.metrics.restoreBytesHeld.set([...o.assemblers.values()].reduce((n, a) => n + a.heldBytes, 0));
     const next = b.lastOffset + 1n;
     o.metrics.lag.set({ topic: b.topic, partition: String(b.partition) }, Number(b.highWatermark > next ? b.highWatermark - next : 0n));
-    const hold = assembler?.holdBack(b.partition);
+    o.onProcessed?.(b.topic, b.partition, b.lastOffset);
+    let hold = assembler?.holdBack(b.partition);
+    // lww: nothing is committed past a peer write not judged (or not repaired) yet: a restart judges it again.
+    const judging = o.sink.conflicts === 'lww' ? o.detector?.holdBack(ctx.topicDc, b.partition) : undefined;
+    if (judging !== undefined && (hold === undefined || judging < hold)) hold = judging;
     return hold !== undefined && hold < next ? hold : next;
   }
 
@@ -181,7 +187,9 @@ export class BatchProcessor {
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') {
         if (detector !== undefined) {
-          for (const out of s.value) if (out.status !== 'applied' && judged(out.item)) detector.cancel(out.item.event, addressOf(out.item));
+          // lww keeps one skipped as applied (after a restart): the previous run's judgment of it may be lost.
+          const keep = this.o.sink.conflicts === 'lww' ? 'skipped-applied' : 'applied';
+          for (const out of s.value) if (out.status !== 'applied' && out.status !== keep && judged(out.item)) detector.cancel(out.item.event, addressOf(out.item));
         }
         this.account(s.value, dlq);
         return;

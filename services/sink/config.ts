@@ -65,9 +65,9 @@ export const sinkSectionSchema = z
       .describe('how long one WAIT waits; on a timeout the batch is not committed, the timeout is logged and counted, and the WAIT is repeated until the replicas acknowledge (or, under auto, the master has no live replica left)'),
     sessionTimeoutMs: z.number().int().min(6000).default(30_000).describe('Kafka consumer group session timeout'),
     conflicts: z
-      .enum(['off', 'report'])
+      .enum(['off', 'report', 'lww'])
       .default('off')
-      .describe('conflict detection (docs/sink.md "Conflicts"): report follows this DC\'s own changes topic, judges every applied peer write against the local writes it had not seen, and writes each conflict to tandem.<dc>.conflicts (applying in arrival order, as off does); off: no detection. lww is to come'),
+      .describe('conflict detection (docs/sink.md "Conflicts"): report follows this DC\'s own changes topic, judges every applied peer write against the local writes it had not seen, and writes each conflict to tandem.<dc>.conflicts (applying in arrival order, as off does); lww reports the same and, of two concurrent overwrites of one key or hash field, keeps in both DCs the one with the later capture time (ties: the greater DC name), repairing the DC that applied the loser last (docs/sink.md "Last write wins"); off: no detection'),
     conflictDetection: z
       .object({
         lookbackMs: z
@@ -79,10 +79,16 @@ export const sinkSectionSchema = z
         maxValueBytes: z
           .number().int().min(16).max(1024 * 1024).default(1024)
           .describe('each argument of a command kept for a conflict record is cut to this many bytes (the record says so); the whole event stays in the changes topic at its address'),
+        maxRepairBytes: z
+          .number().int().min(1024).max(512 * 1024 * 1024).default(64 * 1024)
+          .describe('sink.conflicts: lww: a local overwrite whose repair command (key, field, value) is at most this many bytes is kept whole in the window, counted in maxBytes; a conflict that a larger one wins is reported and counted as too-large, not repaired'),
+        maxRepairs: z
+          .number().int().min(1).max(1_000_000).default(10_000)
+          .describe('sink.conflicts: lww: repairs decided and not ended at once; past it a conflict is counted as failed, not repaired'),
       })
       .strict()
       .default({})
-      .describe('bounds of conflict detection when sink.conflicts is report'),
+      .describe('bounds of conflict detection when sink.conflicts is report or lww'),
     groupId: z
       .string().min(1).optional()
       .describe('consumer group id; default tandem-sink-<dc>. Change it only to replay from scratch into another cluster'),

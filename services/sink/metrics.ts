@@ -72,6 +72,12 @@ export function sinkMetrics(registry: Registry) {
       registers,
     }),
     conflictWindowBytes: new Gauge({ name: 'tandem_sink_conflict_window_bytes', help: 'estimated memory of conflict detection, per part: window (local writes) and pending (applied peer writes waiting for their marker); bounded by sink.conflictDetection.maxBytes', labelNames: ['part'], registers }),
+    conflictRepairs: new Counter({
+      name: 'tandem_sink_conflict_repairs_total',
+      help: 'sink.conflicts: lww, conflicts of overwrites by outcome: repaired, peer-won, same-value, superseded, redone, and not repaired: unsupported, too-large, uncertain, failed; per peer DC',
+      labelNames: ['peer', 'result'],
+      registers,
+    }),
     conflictWindowKeys: new Gauge({ name: 'tandem_sink_conflict_window_keys', help: 'targets (keys, hash fields) whose last local write the conflict window holds', registers }),
     conflictRecordsLost: new Counter({ name: 'tandem_sink_conflict_records_lost_total', help: 'conflict records not written to tandem.<dc>.conflicts, per reason: overflow (queue full while Kafka refused them), stopped (unsent at shutdown)', labelNames: ['reason'], registers }),
     controlApplied: new Counter({ name: 'tandem_sink_control_applied_total', help: 'keyless commands applied on a target master, per command', labelNames: ['command'], registers }),

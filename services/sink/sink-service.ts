@@ -4,6 +4,7 @@ import { createKafka, kafkaConnectError, topicsOf } from '../shared/kafka-client
 import { parseSeeds, redisOptionsOf } from '../shared/redis-connect';
 import { isAuthReply } from '../shared/redis-replies';
 import type { Logger } from '../shared/logger';
+import { LogSampler } from '../shared/log-sampler';
 import { changesPartitions } from '../shared/topics';
 import { loadCheckpoints } from '../shared/checkpoint';
 import { ClusterRouter } from './apply/cluster-router';
@@ -17,7 +18,11 @@ import type { SinkConfig } from './config';
 import { SinkConsumer } from './kafka/consumer';
 import { DlqProducer } from './kafka/dlq';
 import { sinkMetrics, type SinkMetrics } from './metrics';
-import { CHECK_RESULTS, ConflictDetector, type CheckResult } from './conflicts/conflict-detector';
+import { CHECK_RESULTS, ConflictDetector, REPAIR_RESULTS, type CheckResult, type LwwOptions } from './conflicts/conflict-detector';
+import { LwwRepairer } from './apply/lww-repairer';
+import { parseMarkerValue } from '../shared/marker';
+import { SLOT_COUNT, slotPartition } from '../shared/slot';
+import { topicDcOf } from './filter';
 import { conflictRecordOf } from './conflicts/conflict-report';
 import { ownPartitionsFor } from './conflicts/own-partitions';
 import { ConflictProducer } from './kafka/conflict-producer';
@@ -35,6 +40,10 @@ export class SinkService {
   private dlq: DlqProducer | undefined;
   private conflictProducer: ConflictProducer | undefined;
   private tail: OwnTopicTail | undefined;
+  private repairer: LwwRepairer | undefined;
+  /** sink.conflicts: lww: the current assignment, and the last offset processed per `${topic}/${partition}` (the tail's gate) */
+  private assignment: Record<string, number[]> = {};
+  private readonly processed = new Map<string, bigint>();
   /** partitions of each peer topic, and of the own topic (read at start) */
   private readonly partitionCounts = new Map<string, number>();
   private targetOk = false;
@@ -103,7 +112,7 @@ export class SinkService {
     holder.writer = writer;
     this.dlq = new DlqProducer(kafka, config.dc, log.child({ module: 'dlq' }));
     await this.dlq.start();
-    const detector = s.conflicts === 'report' ? await this.startConflictDetection(kafka) : undefined;
+    const detector = s.conflicts !== 'off' ? await this.startConflictDetection(kafka, writer) : undefined;
     const applyLog = log.child({ module: 'apply' });
     const assemblers = new Map(
       s.peers.map((p) => {
@@ -121,6 +130,7 @@ export class SinkService {
       metrics: m,
       log: applyLog,
       detector,
+      onProcessed: (topic, partition, lastOffset) => this.processed.set(`${topic}/${partition}`, lastOffset),
     });
 
     const done = new Promise<void>((resolve, reject) => {
@@ -180,6 +190,7 @@ export class SinkService {
           }
         }
         previous = assignment;
+        this.assignment = assignment;
         // Conflict detection follows the own partitions of the slots now assigned, from an empty window.
         this.tail?.follow(ownPartitionsFor(assignment, this.partitionCounts, this.partitionCounts.get(topicsOf(config.dc).changes) ?? 0));
       },
@@ -208,10 +219,11 @@ export class SinkService {
    * topic (local writes and the markers of the applies); each conflict goes
    * to tandem.<dc>.conflicts. Checks are counted per batch of the own topic.
    */
-  private async startConflictDetection(kafka: ReturnType<typeof createKafka>): Promise<ConflictDetector> {
+  private async startConflictDetection(kafka: ReturnType<typeof createKafka>, writer: Writer): Promise<ConflictDetector> {
     const { config, log } = this;
     const m = this.metrics;
     const o = config.sink.conflictDetection;
+    const lww = config.sink.conflicts === 'lww' ? this.lwwOptions(o) : undefined;
     const producer = new ConflictProducer(kafka, config.dc, log.child({ module: 'conflicts' }), (reason, n) => m.conflictRecordsLost.inc({ reason }, n));
     await producer.start();
     this.conflictProducer = producer;
@@ -229,7 +241,20 @@ export class SinkService {
         const id = `${peer}\n${result}`;
         checks.set(id, (checks.get(id) ?? 0) + 1);
       },
+      lww,
     });
+    if (lww !== undefined) {
+      const repairer = new LwwRepairer({
+        router: this.router!,
+        prepare: (id) => detector.prepareRepair(id),
+        done: (id, ran) => detector.repairDone(id, ran),
+        onResult: (peer, result) => m.conflictRepairs.inc({ peer, result }),
+        log: log.child({ module: 'lww' }),
+      });
+      this.repairer = repairer;
+      lww.onRepair = (id) => repairer.submit(id);
+      for (const peer of config.sink.peers) for (const result of REPAIR_RESULTS) m.conflictRepairs.inc({ peer, result }, 0);
+    }
     // Every series from the start, so that rate() and the alert see the first conflict.
     for (const peer of config.sink.peers) {
       m.conflicts.inc({ peer }, 0);
@@ -253,8 +278,84 @@ export class SinkService {
       log: log.child({ module: 'conflicts' }),
       onBatch: flush,
       onRestart: flush,
+      lww: lww === undefined ? undefined : {
+        keepPending: (origin, partition) => this.assignment[topicsOf(origin).changes]?.includes(partition) ?? false,
+        gate: (signal) => this.lwwGate(kafka, writer, signal),
+      },
     });
     return detector;
+  }
+
+  /** sink.conflicts: lww: the detector's repair options; onRepair is set once the repairer exists. */
+  private lwwOptions(o: SinkConfig['sink']['conflictDetection']): LwwOptions {
+    const log = this.log.child({ module: 'lww' });
+    const sampler = new LogSampler();
+    return {
+      maxRepairBytes: o.maxRepairBytes,
+      maxRepairs: o.maxRepairs,
+      maxPendingAgeMs: o.lookbackMs,
+      onRepair: () => undefined,
+      onResult: (peer, result, detail) => {
+        this.metrics.conflictRepairs.inc({ peer, result });
+        if (detail === undefined || result === 'redone') return;
+        // Never silent: a conflict left unrepaired is logged (sampled) with its key, and counted.
+        sampler.sample((suppressed) => log.warn({ peer, result, ...printable(detail), suppressed }, 'lww conflict not repaired; the two DCs may differ on this key (tandem conflicts lists it, tandem verify finds it)'));
+      },
+    };
+  }
+
+  /**
+   * sink.conflicts: lww, before the own topic is read (at a start, and after
+   * each rebalance or failure of the tail): the peer writes applied before a
+   * crash that were not judged yet lie between the committed offset (held
+   * back for them) and the slots' markers; the sink skips them as applied
+   * and expects them again. The tail reads only once the processing of each
+   * assigned partition has passed the highest marker of its slots, so that
+   * their markers are read after they are expected.
+   */
+  private async lwwGate(kafka: ReturnType<typeof createKafka>, writer: Writer, signal: AbortSignal): Promise<void> {
+    const assignment = this.assignment;
+    const targets = new Map<string, bigint>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      const peer = topicDcOf(topic);
+      const count = this.partitionCounts.get(topic);
+      if (peer === undefined || count === undefined || partitions.length === 0) continue;
+      const wanted = new Set(partitions);
+      const slots: number[] = [];
+      for (let slot = 0; slot < SLOT_COUNT; slot++) if (wanted.has(slotPartition(slot, count))) slots.push(slot);
+      for (let i = 0; i < slots.length && !signal.aborted; i += 512) {
+        const values = await Promise.all(slots.slice(i, i + 512).map((slot) => writer.readMarker(slot, peer)));
+        for (const v of values) {
+          const marker = v === null ? undefined : parseMarkerValue(v);
+          if (marker === undefined) continue;
+          const id = `${topic}/${marker.partition}`;
+          if ((targets.get(id) ?? -1n) < marker.offset) targets.set(id, marker.offset);
+        }
+      }
+    }
+    if (targets.size === 0 || signal.aborted) return;
+    const committed = new Map<string, bigint>();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const groupId = this.config.sink.groupId ?? `tandem-sink-${this.config.dc}`;
+      for (const t of await admin.fetchOffsets({ groupId, topics: Object.keys(assignment) })) {
+        for (const p of t.partitions) if (BigInt(p.offset) >= 0n) committed.set(`${t.topic}/${p.partition}`, BigInt(p.offset));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const started = Date.now();
+    let logged = started;
+    for (;;) {
+      const waiting = [...targets].filter(([id, offset]) => (this.processed.get(id) ?? -1n) < offset && (committed.get(id) ?? 0n) <= offset);
+      if (waiting.length === 0 || signal.aborted) return;
+      if (Date.now() - logged > 10_000) {
+        logged = Date.now();
+        this.log.info({ partitions: waiting.map(([id]) => id), waitedMs: Date.now() - started }, 'lww: conflict detection waits until the peer writes applied before the restart are expected again');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** SIGTERM: stop fetching, finish the batch in flight (applied + committed), disconnect. */
@@ -265,6 +366,7 @@ export class SinkService {
     try {
       await this.consumer?.stop();
       this.tail?.stop();
+      this.repairer?.stop();
       await this.dlq?.stop();
       await this.conflictProducer?.stop();
     } finally {
@@ -290,10 +392,10 @@ export class SinkService {
       if (!topics.includes(dlq)) {
         throw new TandemError('TOPIC_MISMATCH', `topic ${dlq} (this sink's DLQ) does not exist; create it with \`tandem topics init --dc ${config.dc}\``);
       }
-      if (config.sink.conflicts === 'report') {
+      if (config.sink.conflicts !== 'off') {
         const own = topicsOf(config.dc);
         if (!topics.includes(own.conflicts)) {
-          throw new TandemError('TOPIC_MISMATCH', `topic ${own.conflicts} (where sink.conflicts: report writes) does not exist; create it with \`tandem topics init --dc ${config.dc}\` (idempotent), or set sink.conflicts: off`);
+          throw new TandemError('TOPIC_MISMATCH', `topic ${own.conflicts} (where sink.conflicts: ${config.sink.conflicts} writes) does not exist; create it with \`tandem topics init --dc ${config.dc}\` (idempotent), or set sink.conflicts: off`);
         }
         // Detection reads the own topic, partitioned by slot like the peers' (conflicts/own-partitions.ts).
         this.partitionCounts.set(own.changes, await changesPartitions(admin, config.dc));
@@ -345,4 +447,11 @@ function onDiscardedSequence(topic: string, d: DiscardedSequence, m: SinkMetrics
     },
     'discarded an unfinished big-key chunk sequence (its RDB transfer broke inside the key)',
   );
+}
+
+/** A repair's detail for a log line: keys and fields as text, cut. */
+function printable(detail: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(detail)) out[k] = Buffer.isBuffer(v) ? v.toString('latin1').slice(0, 200) : v;
+  return out;
 }

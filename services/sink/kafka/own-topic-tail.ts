@@ -30,6 +30,17 @@ export interface OwnTopicTailOptions {
   /** after each batch of own records: flush counters, gauges */
   onBatch: () => void;
   onRestart: (reason: 'assignment' | 'failure') => void;
+  /**
+   * sink.conflicts: lww: the applied peer events still waiting for their
+   * marker that stay across a restart (those of partitions still assigned),
+   * and what reading waits for first: until the sink has expected again
+   * every peer event it had applied (sink-service.ts), so that their markers
+   * are read after them.
+   */
+  lww?: {
+    keepPending: (origin: string, peerPartition: number) => boolean;
+    gate: (signal: AbortSignal) => Promise<void>;
+  };
 }
 
 export class OwnTopicTail {
@@ -47,7 +58,7 @@ export class OwnTopicTail {
     this.abort?.abort();
     this.abort = undefined;
     const generation = ++this.generation;
-    this.o.detector.reset();
+    this.o.detector.reset(this.o.lww?.keepPending);
     this.o.onRestart(reason);
     if (this.stopped || partitions.length === 0) return;
     const since = Date.now() - this.o.lookbackMs;
@@ -64,6 +75,8 @@ export class OwnTopicTail {
 
   private async run(partitions: number[], since: number, signal: AbortSignal, generation: number): Promise<void> {
     const { kafka, detector, log } = this.o;
+    if (this.o.lww !== undefined) await this.o.lww.gate(signal);
+    if (signal.aborted || this.generation !== generation) return;
     const admin = kafka.admin();
     await admin.connect();
     let starts: { partition: number; offset: string }[];
