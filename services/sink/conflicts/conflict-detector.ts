@@ -246,7 +246,8 @@ export class ConflictDetector {
     if (this.repairs === undefined) return undefined;
     const set = this.pendingByPartition.get(`${origin}/${partition}`);
     const old = Date.now() - (this.o.lww?.maxPendingAgeMs ?? Number.POSITIVE_INFINITY);
-    for (const p of [...(set ?? [])]) {
+    // In expect order, so the oldest first; deleting the entry being visited is safe for a Set.
+    for (const p of set ?? []) {
       // Its marker was never read (it sat before where tailing restarted): it cannot be judged any more.
       if (p.at >= old) break;
       this.dropPending(p);
