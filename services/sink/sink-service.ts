@@ -297,7 +297,11 @@ export class SinkService {
       onRepair: () => undefined,
       onResult: (peer, result, detail) => {
         this.metrics.conflictRepairs.inc({ peer, result });
-        if (detail === undefined || result === 'redone') return;
+        if (detail === undefined) return;
+        if (result === 'redone') {
+          log.info({ peer, ...printable(detail) }, 'lww repair overwrote a later local write of the same value (read back in the own topic); re-making that write');
+          return;
+        }
         // Never silent: a conflict left unrepaired is logged (sampled) with its key, and counted.
         sampler.sample((suppressed) => log.warn({ peer, result, ...printable(detail), suppressed }, 'lww conflict not repaired; the two DCs may differ on this key (tandem conflicts lists it, tandem verify finds it)'));
       },

@@ -42,7 +42,7 @@ export const SOURCE_ACL = [
 ];
 export const SINK_ACL = [
   '~*', 'resetchannels', '-@all',
-  '+@write', '+@transaction', '+get', '+ping', '+asking', '+info', '+cluster|slots', '+cluster|nodes', '+eval', '+pexpiretime', '+wait',
+  '+@write', '+@transaction', '+get', '+ping', '+asking', '+info', '+cluster|slots', '+cluster|nodes', '+eval', '+pexpiretime', '+type', '+hget', '+hexists', '+wait',
   '-flushall', '-flushdb', '-swapdb', '-migrate',
 ];
 

@@ -188,8 +188,8 @@ export class ConflictDetector {
   private readonly pendingAddresses = new Set<string>();
   /** lww: `${slot}/${origin}` -> pending events dropped unjudged so far */
   private readonly drops = new Map<string, number>();
-  /** the last marker event read: the other events of its transaction follow it */
-  private lastMarker: { nodeId: string; replOffset: number; origin: string; value: MarkerValue } | undefined;
+  /** own partition -> the last marker event read there: the other events of its transaction follow it */
+  private readonly lastMarker = new Map<number, { nodeId: string; replOffset: number; origin: string; value: MarkerValue }>();
 
   constructor(private readonly o: DetectorOptions) {
     this.repairs = o.lww === undefined ? undefined : new RepairBook(o.lww.maxRepairs);
@@ -233,7 +233,7 @@ export class ConflictDetector {
     this.windowBytes = 0;
     this.horizon.clear();
     this.markerRead.clear();
-    this.lastMarker = undefined;
+    this.lastMarker.clear();
   }
 
   /**
@@ -341,7 +341,7 @@ export class ConflictDetector {
       const value = event.commands[0]?.[2];
       const marker = value === undefined ? undefined : parseMarkerValue(value);
       if (marker !== undefined) {
-        this.lastMarker = { nodeId: event.nodeId, replOffset: event.replOffset, origin: event.origin, value: marker };
+        this.lastMarker.set(address.partition, { nodeId: event.nodeId, replOffset: event.replOffset, origin: event.origin, value: marker });
         this.judge(event.slot, event.origin, marker, address);
       }
       return;
@@ -529,7 +529,7 @@ export class ConflictDetector {
    * between the judgment and here) overwrote it: that write is re-made.
    */
   private readBackRepairs(event: ChangeEvent, address: EventAddress): void {
-    const m = this.lastMarker;
+    const m = this.lastMarker.get(address.partition);
     if (m === undefined || m.nodeId !== event.nodeId || m.replOffset !== event.replOffset || m.origin !== event.origin) return;
     for (const argv of event.commands) {
       for (const t of writeTargets(argv)) {
