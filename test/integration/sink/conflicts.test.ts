@@ -11,7 +11,7 @@ import { kafka, sleep, startSource, type SourceProcess } from '../../harness/sou
  * cluster a and DC y on cluster b, both ways, each sink following its own
  * DC's topic.
  * - Causal writes are never conflicts: a SET in x, seen in y, then a SET in y
- *   of the same key, for 3000 keys (in waves of 500): every check is causal.
+ *   of the same key, for 10,000 keys (in waves of 500): every check is causal.
  * - Forced concurrency: both sinks stopped, the same 1000 keys written in x
  *   and in y with different values, the sinks started: exactly 1000 conflict
  *   records in each DC's conflicts topic, each with both values.
@@ -70,7 +70,7 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
       await Promise.all(procs.map((p) => p.kill('SIGTERM')));
     });
 
-    test('a SET in x, seen in y, then a SET in y of the same key: 3000 pairs, zero conflicts, every check causal', async () => {
+    test('a SET in x, seen in y, then a SET in y of the same key: 10,000 pairs, zero conflicts, every check causal', async () => {
       const run = Date.now().toString(36);
       const [x, y] = [`cfx${run}`, `cfy${run}`];
       await startPair(x, y, procs);
@@ -78,7 +78,7 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
       const ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines: SINK_LINES });
       procs.push(kx, ky);
 
-      const waves = 6;
+      const waves = 20;
       const perWave = 500;
       for (let w = 0; w < waves; w++) {
         const keys = Array.from({ length: perWave }, (_, i) => `cf:${run}:causal:${w}:${i}`);
