@@ -66,7 +66,8 @@ export class RespPipe {
 
   /** Id of the open connection, if any: a write is only as safe as the connection that carried it. */
   get connId(): number | undefined {
-    return this.conn?.id;
+    // A destroyed socket is gone even before its 'close' event: the next write opens another connection.
+    return this.conn !== undefined && !this.conn.socket.destroyed ? this.conn.id : undefined;
   }
 
   get address(): string {
