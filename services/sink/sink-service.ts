@@ -191,6 +191,8 @@ export class SinkService {
         }
         previous = assignment;
         this.assignment = assignment;
+        // lww's restart gate measures progress since this assignment: the consumer resumes from the committed offsets.
+        this.processed.clear();
         // Conflict detection follows the own partitions of the slots now assigned, from an empty window.
         this.tail?.follow(ownPartitionsFor(assignment, this.partitionCounts, this.partitionCounts.get(topicsOf(config.dc).changes) ?? 0));
       },
@@ -244,8 +246,10 @@ export class SinkService {
       lww,
     });
     if (lww !== undefined) {
+      const s = config.sink;
       const repairer = new LwwRepairer({
         router: this.router!,
+        durability: { replicas: s.waitReplicas, timeoutMs: s.waitTimeoutMs },
         prepare: (id) => detector.prepareRepair(id),
         done: (id, ran) => detector.repairDone(id, ran),
         onResult: (peer, result) => m.conflictRepairs.inc({ peer, result }),

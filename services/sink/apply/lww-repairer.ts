@@ -64,7 +64,9 @@ return {1, m}
 `;
 
 export interface LwwRepairerOptions {
-  router: Pick<ClusterRouter, 'master' | 'client' | 'refresh'>;
+  router: Pick<ClusterRouter, 'master' | 'client' | 'refresh'> & Partial<Pick<ClusterRouter, 'replicaCount'>>;
+  /** sink.waitReplicas / waitTimeoutMs: a repair is settled (its peer write's offset may be committed) once replicas have it */
+  durability?: { replicas: 'auto' | number; timeoutMs: number };
   /** the detector's side: the request before each attempt, and the end */
   prepare: (id: number) => { request: RepairRequest } | { result: RepairResult; peer: string } | { gone: true };
   done: (id: number, ran: boolean) => void;
@@ -126,7 +128,10 @@ export class LwwRepairer {
       const r = prepared.request;
       peer = r.peer;
       try {
-        const code = await this.exec(r);
+        const { code, node, client } = await this.exec(r);
+        // Durable as an apply is (docs/sink.md "Durable apply"): a failover that lost the repair after its
+        // peer write's offset was committed would leave the DCs different, with nothing to judge it again.
+        if (code === 1) await this.waitReplicas(node, client);
         if (code === 1 || code === 0) {
           this.o.done(id, code === 1);
           this.o.onResult(r.peer, code === 1 ? 'repaired' : 'superseded');
@@ -153,14 +158,31 @@ export class LwwRepairer {
     this.failLog.sample((suppressed) => this.o.log.warn({ id, peer, err: last, suppressed }, 'lww repair not run; the two DCs may differ on this key (tandem conflicts lists the conflict, tandem verify finds the difference)'));
   }
 
-  private async exec(r: RepairRequest): Promise<number> {
-    const { client } = await this.o.router.master(r.slot);
+  /**
+   * WAITs on the connection that ran the repair until the replicas
+   * sink.waitReplicas asks have it ('auto': 1 where the master has a live
+   * replica). A timeout is logged and the WAIT repeated while the sink runs.
+   */
+  private async waitReplicas(node: string, client: Awaited<ReturnType<ClusterRouter['master']>>['client']): Promise<void> {
+    const d = this.o.durability;
+    if (d === undefined) return;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      const want = d.replicas === 'auto' ? Math.min(1, this.o.router.replicaCount?.(node) ?? 0) : d.replicas;
+      if (want === 0) return;
+      const acked = Number(await client.call('WAIT', String(want), String(d.timeoutMs)));
+      if (acked >= want) return;
+      if (attempt % 10 === 0) this.o.log.warn({ node, acked, wanted: want, attempt }, 'lww repair not acknowledged by the target\'s replicas in time; waiting again before its offset may be committed');
+    }
+  }
+
+  private async exec(r: RepairRequest): Promise<{ code: number; node: string; client: Awaited<ReturnType<ClusterRouter['master']>>['client'] }> {
+    const { client, key: node } = await this.o.router.master(r.slot);
     const check = r.expected.kind;
     const sha1 = r.expected.kind === 'value' || r.expected.kind === 'field' ? r.expected.sha1 : '';
     const reply = (await client.callBuffer(
       'EVAL', REPAIR_SCRIPT, '2', markerKey(r.slot, r.peer), r.key,
       r.bound.offset.toString(), String(r.bound.index), check, sha1, r.field ?? '', ...r.argv,
     )) as [number, Buffer];
-    return Number(reply[0]);
+    return { code: Number(reply[0]), node, client };
   }
 }

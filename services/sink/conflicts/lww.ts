@@ -13,7 +13,11 @@
  * - the command that makes that effect again, unconditionally (the repair).
  * Writes it cannot describe exactly (RESTORE as the loser, SET … KEEPTTL,
  * anything not an overwrite) have no effect or no repair: their conflicts are
- * reported and counted as unsupported, never guessed.
+ * reported and counted as unsupported, never guessed. So have conditional
+ * writes (SET … NX/XX without an expiry, SETNX, MSETNX, HSETNX): Redis
+ * passes them to replicas, and so to the peer, with their condition, so the
+ * peer may not have made them at all; an unconditional repair would then
+ * make the two DCs differ where arrival order left them equal.
  */
 import { createHash } from 'node:crypto';
 import type { WriteTarget } from './write-class';
@@ -44,10 +48,15 @@ export function localWins(local: { capturedAt: number; origin: string }, peer: {
 }
 
 const lower = (b: Buffer) => b.toString('latin1').toLowerCase();
-const SET_FLAGS = new Set(['nx', 'xx', 'get']);
+const SET_FLAGS = new Set(['get']);
+const CONDITIONS = new Set(['nx', 'xx']);
 const SET_EXPIRY = new Set(['ex', 'px', 'exat', 'pxat']);
 
-/** The value a whole-key string write stored in `key`, and its expiry options to keep; undefined when not such a write. */
+/**
+ * The value a whole-key string write stored in `key`, and its expiry options
+ * to keep; undefined when not such a write, or when it was conditional (NX,
+ * XX, SETNX, MSETNX: the peer received the condition too, see above).
+ */
 function stringWrite(argv: readonly Buffer[], key: Buffer): { value: Buffer; expiry: Buffer[] } | 'keepttl' | undefined {
   const name = lower(argv[0]);
   switch (name) {
@@ -60,20 +69,18 @@ function stringWrite(argv: readonly Buffer[], key: Buffer): { value: Buffer; exp
         if (SET_EXPIRY.has(opt) && i + 1 < argv.length) {
           expiry.push(argv[i], argv[i + 1]);
           i++;
-        } else if (!SET_FLAGS.has(opt)) {
+        } else if (CONDITIONS.has(opt) || !SET_FLAGS.has(opt)) {
           return undefined;
         }
       }
       return { value: argv[2], expiry };
     }
-    case 'setnx':
     case 'getset':
       return argv.length === 3 ? { value: argv[2], expiry: [] } : undefined;
     case 'setex':
     case 'psetex':
       return argv.length === 4 ? { value: argv[3], expiry: [Buffer.from(name === 'setex' ? 'EX' : 'PX'), argv[2]] } : undefined;
-    case 'mset':
-    case 'msetnx': {
+    case 'mset': {
       let found: Buffer | undefined;
       for (let i = 1; i + 1 < argv.length; i += 2) if (argv[i].equals(key)) found = argv[i + 1];
       return found === undefined ? undefined : { value: found, expiry: [] };
@@ -85,8 +92,9 @@ function stringWrite(argv: readonly Buffer[], key: Buffer): { value: Buffer; exp
 
 const DELETES = new Set(['del', 'unlink', 'getdel']);
 
-/** The value the last pair for `field` of a field write set; undefined when the command does not set it. */
+/** The value the last pair for `field` of a field write set; undefined when the command does not set it (or only if absent: HSETNX). */
 function fieldValue(argv: readonly Buffer[], field: Buffer): Buffer | undefined {
+  if (lower(argv[0]) === 'hsetnx') return undefined;
   let found: Buffer | undefined;
   for (let i = 2; i + 1 < argv.length; i += 2) if (argv[i].equals(field)) found = argv[i + 1];
   return found;
