@@ -1,32 +1,34 @@
-import { isMarkerKey } from '../shared/marker';
 import { EVENT_FLAGS, type ChangeEvent } from '../shared/change-event';
 import { decodeChangeRecord, readRecordHeaders } from '../shared/change-record';
 import { errorMessage } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { ApplyItem, ItemOutcome, SourceRecord } from './apply/apply-item';
 import type { ControlApplier } from './apply/control-applier';
-import { expiryItem } from './apply/expiry';
 import type { RestoreAssembler } from './apply/restore-assembler';
 import { planLanes } from './apply/slot-batcher';
 import { TargetBehindError } from './apply/marker-guard';
 import { ApplyLedger, type Writer } from './apply/writer';
 import type { ConflictDetector } from './conflicts/conflict-detector';
 import type { SinkSection } from './config';
-import { filterEvent, filterRecord, topicDcOf, type FilterContext } from './filter';
+import { filterRecord, topicDcOf, type FilterContext } from './filter';
 import type { PartitionBatch } from './kafka/consumer';
 import type { DlqEntry, DlqProducer } from './kafka/dlq';
 import type { SinkMetrics } from './metrics';
+import { judge, type StageContext } from './stages';
 
 /**
  * One partition batch, from records to the offset to commit:
  *
  * 1. filter whole records on their headers (origins, kinds) without
  *    decoding; decode the rest into their events (a record that does not
- *    decode goes to the DLQ) and filter each event (origin rule);
- * 2. refuse reserved-key writes (log, metric, DLQ); apply snapshot policy and
- *    reassemble big keys; keyed events collect into slot runs;
+ *    decode goes to the DLQ);
+ * 2. each event goes through the sink's stages (stages/index.ts: the origin
+ *    rule, reserved keys, keyless barriers, snapshots and big keys, server
+ *    deletions), which drop it, send it to the DLQ, hold it, or let it be
+ *    applied; keyed events collect into slot runs;
  * 3. a keyless (control) event is a barrier: the runs before it are applied
  *    first, then it, so its order against keyed writes of the partition holds;
+ *    conflict detection is told of every peer write before its MULTI (flush);
  * 4. the writes are made durable: WAIT for the target's replicas on every
  *    master the batch wrote to (sink.waitReplicas), so that no offset is
  *    committed past a write a failover of the target could still lose;
@@ -84,6 +86,7 @@ export class BatchProcessor {
     const { o } = this;
     let segment: ApplyItem[] = [];
     const drops = new Map<string, number>();
+    const stages: StageContext = { partition: b.partition, filter: ctx, sink: o.sink, assembler, metrics: o.metrics, log: o.log };
 
     for (const m of b.messages) {
       const record: SourceRecord = { topic: b.topic, partition: b.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
@@ -107,54 +110,23 @@ export class BatchProcessor {
       const offset = BigInt(m.offset);
       for (let index = 0; index < events.length; index++) {
         const event = events[index];
-        // Before any filter: an event of the same source node ends a big key it left unfinished.
+        // Before any stage: an event of the same source node ends a big key it left unfinished.
         assembler?.observe(b.partition, { offset, index }, event);
-        const d = filterEvent(event, ctx);
-        if (d.action === 'drop') {
-          drops.set(d.reason, (drops.get(d.reason) ?? 0) + 1);
-          continue;
-        }
         const item: ApplyItem = { record, offset, index, event, commands: event.commands };
-        if (event.flags.includes(EVENT_FLAGS.reservedKey) && event.kind === 'snapshot' && isMarkerKey(event.commands[0]?.[1] ?? '')) {
-          // A full resync of the source DC carries its own markers (what its sinks applied of each peer):
-          // that DC's bookkeeping, not a client's write, and meaningless here. Dropped like a marker.
-          drops.set('marker', (drops.get('marker') ?? 0) + 1);
-          continue;
-        }
-        if (event.flags.includes(EVENT_FLAGS.reservedKey)) {
-          // A client wrote a __tandem: key: never applied as data (DESIGN §3), kept in the DLQ so nothing is lost.
-          o.metrics.dropped.inc({ reason: 'reserved-key' });
-          this.toDlq(dlq, item, 'reserved-key', 'write of a reserved __tandem: key from a client; the sink never applies it');
-          continue;
-        }
-        if (event.kind === 'control') {
+        const v = judge(item, stages);
+        if (v === undefined) segment.push(item); // command, transaction, and an eviction when sink.applyEvictions is on
+        else if ('apply' in v) segment.push(v.apply);
+        else if ('drop' in v) drops.set(v.drop, (drops.get(v.drop) ?? 0) + 1);
+        else if ('dlq' in v) {
+          if (v.dropped !== undefined) o.metrics.dropped.inc({ reason: v.dropped });
+          this.toDlq(dlq, item, v.dlq, v.error, v.headers);
+        } else if ('keyless' in v) {
           await this.flush(segment, dlq, ledger);
           segment = [];
           await this.applyControl(item, dlq);
           await b.heartbeat();
-          continue;
         }
-        if (event.slot < 0) {
-          this.toDlq(dlq, item, 'invalid-event', `${event.kind} event without a slot`);
-          continue;
-        }
-        if (event.kind === 'snapshot') {
-          const ready = this.snapshot(item, assembler, dlq);
-          if (ready !== undefined) segment.push(ready);
-          continue;
-        }
-        if (event.kind === 'eviction' && !o.sink.applyEvictions) {
-          // The peer was under memory pressure; this DC is not (DESIGN §5 hazard 2).
-          drops.set('eviction', (drops.get('eviction') ?? 0) + 1);
-          continue;
-        }
-        if (event.kind === 'expiry') {
-          const conditional = expiryItem(item, o.sink.expirySkewMs);
-          if (conditional === undefined) this.toDlq(dlq, item, 'invalid-event', 'expiry event without a one-key DEL/UNLINK');
-          else segment.push(conditional);
-          continue;
-        }
-        segment.push(item); // command, transaction, and an eviction when sink.applyEvictions is on
+        // held: a stage keeps it (a big key's chunk)
       }
     }
     await this.flush(segment, dlq, ledger);
@@ -245,53 +217,6 @@ export class BatchProcessor {
     if (alreadyApplied > 0) metrics.dropped.inc({ reason: 'already-applied' }, alreadyApplied);
     if (exists > 0) metrics.dropped.inc({ reason: 'snapshot-exists' }, exists);
     if (notDue > 0) metrics.dropped.inc({ reason: 'expiry-not-due' }, notDue);
-  }
-
-  /** Applies snapshot policy and big-key reassembly; returns the item to apply, if any. */
-  private snapshot(item: ApplyItem, assembler: RestoreAssembler | undefined, dlq: DlqEntry[]): ApplyItem | undefined {
-    const { sink, metrics, log } = this.o;
-    const e = item.event;
-    if (sink.snapshotPolicy === 'skip') {
-      metrics.dropped.inc({ reason: 'snapshot-skip' });
-      return undefined;
-    }
-    if (e.flags.includes(EVENT_FLAGS.payloadChunk)) {
-      const [key, bytes] = e.commands[0] ?? [];
-      if (key === undefined || bytes === undefined || assembler === undefined) {
-        this.toDlq(dlq, item, 'invalid-event', 'payload-chunk event without [key, bytes]');
-        return undefined;
-      }
-      if (assembler.addChunk(item.record.partition, item, e)) {
-        log.warn({ key: key.toString('latin1').slice(0, 200), maxRestoreBytes: assembler.maxBytes }, 'big key exceeds sink.maxRestoreBytes; it will go to the DLQ');
-      }
-      return undefined;
-    }
-    let argv = e.commands[0];
-    if (e.flags.includes(EVENT_FLAGS.payloadLast)) {
-      if (assembler === undefined || argv === undefined || argv.length < 4) {
-        this.toDlq(dlq, item, 'invalid-event', 'payload-last event without a RESTORE command');
-        return undefined;
-      }
-      const c = assembler.complete(item.record.partition, item, e);
-      if (c.status === 'missing-chunks') {
-        this.toDlq(dlq, item, 'restore-missing-chunks', 'payload-last RESTORE without its payload-chunk events');
-        return undefined;
-      }
-      if (c.status === 'overflow') {
-        this.toDlq(dlq, item, 'restore-too-large', `assembled RESTORE payload of ${c.bytes} bytes exceeds sink.maxRestoreBytes (${assembler.maxBytes})`, {
-          'tandem-chunk-offsets': `${c.firstOffset}-${c.lastOffset}`,
-        });
-        return undefined;
-      }
-      argv = c.argv;
-    }
-    const isRestore = argv !== undefined && argv[0].toString('latin1').toLowerCase() === 'restore';
-    if (sink.snapshotPolicy === 'if-absent' && isRestore) {
-      // Without REPLACE, RESTORE answers BUSYKEY for an existing key: counted, not an error.
-      const stripped = argv.filter((a, i) => i < 4 || a.toString('latin1').toLowerCase() !== 'replace');
-      return { ...item, commands: [stripped], tolerateBusyKey: true };
-    }
-    return argv === e.commands[0] ? item : { ...item, commands: [argv] };
   }
 
   private async applyControl(item: ApplyItem, dlq: DlqEntry[]): Promise<void> {

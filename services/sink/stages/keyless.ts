@@ -1,0 +1,7 @@
+import type { Stage } from './stage';
+
+/** Keyless (control) events are barriers: the keyed writes before them are applied first, then they run on every master. */
+export const keyless: Stage = (item) => (item.event.kind === 'control' ? { keyless: true } : undefined);
+
+/** Every other event names a slot; one without is malformed. */
+export const slotCheck: Stage = (item) => (item.event.slot < 0 ? { dlq: 'invalid-event', error: `${item.event.kind} event without a slot` } : undefined);

@@ -1,0 +1,8 @@
+import { filterEvent } from '../filter';
+import type { Stage } from './stage';
+
+/** The origin rule on each decoded event (filter.ts): markers, own-origin and other-origin events are dropped. */
+export const originFilter: Stage = (item, ctx) => {
+  const d = filterEvent(item.event, ctx.filter);
+  return d.action === 'drop' ? { drop: d.reason } : undefined;
+};
