@@ -23,7 +23,8 @@ import {
 } from '../kafka-range';
 import { kafkaFromOptions, parseDc, parsePositiveInt, addKafkaOptions } from '../options';
 import { isLiteralPattern } from '../replay/glob';
-import { DryRunOutput, FileOutput, TargetOutput, type ReplayOutput } from '../replay/outputs';
+import { RedisTarget } from '../../sink/apply/target';
+import { DryRunOutput, FileOutput, type ReplayOutput } from '../replay/outputs';
 import { Progress } from '../replay/progress';
 import { ReplaySelector, type ReplayItem } from '../replay/select';
 import { ReplaySummary } from '../replay/summary';
@@ -90,7 +91,7 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
   if (outputs !== 1) throw new TandemError('USAGE', 'give exactly one of --target URL, --out FILE or --dry-run');
   if (opts.resume && opts.target === undefined) throw new TandemError('USAGE', '--resume needs --target');
   if (opts.markers && (opts.out === undefined || opts.format !== 'resp')) throw new TandemError('USAGE', '--markers needs --out with --format resp');
-  if (opts.target !== undefined) parseRedisUrl(opts.target, { allowDb: true });
+  const target = opts.target === undefined ? undefined : parseRedisUrl(opts.target, { allowDb: true });
   const tls = tlsOptionsFor(opts.target ?? opts.redis, opts);
   let targetPassword: string | undefined;
   if (opts.targetPasswordEnv !== undefined) {
@@ -131,7 +132,18 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
   let output: ReplayOutput;
   let description: string;
   if (opts.target !== undefined) {
-    const t = await TargetOutput.open({ url: opts.target, password: targetPassword, tls, resume: opts.resume === true, maxCommandsPerTransaction: opts.maxCommandsPerTransaction, maxTransactionBytes: 16 * 1024 * 1024, log });
+    if (tls && target?.tls !== true) throw new TandemError('USAGE', '--tls-* options are for a rediss:// --target');
+    const t = await RedisTarget.open({
+      seeds: target!.seeds,
+      username: target!.username,
+      password: targetPassword ?? target!.password,
+      tls: target!.tls ? (tls ?? {}) : undefined,
+      db: target!.db,
+      resume: opts.resume === true,
+      maxCommandsPerTransaction: opts.maxCommandsPerTransaction,
+      maxTransactionBytes: 16 * 1024 * 1024,
+      log,
+    });
     output = t;
     description = t.description;
   } else if (opts.out !== undefined) {

@@ -1,36 +1,20 @@
-import type { ConnectionOptions } from 'node:tls';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import Redis, { type RedisOptions } from 'ioredis';
-import { TandemError, errorMessage } from '../../shared/errors';
-import type { Logger } from '../../shared/logger';
+import { TandemError } from '../../shared/errors';
 import { formatMarkerValue, markerKey } from '../../shared/marker';
-import type { ApplyItem } from '../../sink/apply/apply-item';
-import { ClusterRouter } from '../../sink/apply/cluster-router';
-import { MarkerCache } from '../../sink/apply/marker-cache';
-import { RespPipe } from '../../sink/apply/resp-pipe';
-import { planLanes } from '../../sink/apply/slot-batcher';
-import { Writer } from '../../sink/apply/writer';
-import { argJson } from '../audit/render';
 import { encodeCommand } from '../../shared/resp';
+import type { Target, WriteResult } from '../../sink/apply/target';
+import { argJson } from '../audit/render';
 import type { ReplayItem } from './select';
-import { parseRedisUrl } from '../redis-url';
 
 /**
- * Where replayed events go. Each output takes the selected items of one
- * partition batch, in offset order, and says how many it applied.
+ * `tandem replay`'s outputs other than a Redis target (sink/apply/target.ts
+ * RedisTarget): each a Target, taking the selected items of one partition
+ * batch, in offset order, and saying how many it applied.
  */
-export interface WriteResult {
-  applied: number;
-  rejected: { partition: number; offset: string; error: string }[];
-}
-
-export interface ReplayOutput {
-  write(items: ReplayItem[]): Promise<WriteResult>;
-  close(): Promise<void>;
-}
+export type ReplayOutput = Target;
 
 /** --dry-run: applies nothing, counts what would be applied. */
-export class DryRunOutput implements ReplayOutput {
+export class DryRunOutput implements Target {
   async write(items: ReplayItem[]): Promise<WriteResult> {
     return { applied: items.length, rejected: [] };
   }
@@ -42,7 +26,7 @@ export class DryRunOutput implements ReplayOutput {
  * (transactions inside MULTI/EXEC; with `markers`, every event wrapped like
  * the sink does, marker first). `jsonl`: one event per line.
  */
-export class FileOutput implements ReplayOutput {
+export class FileOutput implements Target {
   private readonly out: WriteStream;
   private failed: Error | undefined;
 
@@ -96,124 +80,3 @@ export function jsonLine(item: ReplayItem): unknown {
     commands: item.commands.map((argv) => argv.map((a) => argJson(a))),
   };
 }
-
-/** A router for a target that is one Redis node, not a cluster: every slot lives on it. */
-class SingleNodeRouter {
-  readonly key: string;
-  private readonly node: Redis;
-  private readonly raw: RespPipe;
-
-  constructor(host: string, port: number, options: RedisOptions, log: Logger) {
-    this.key = `${host}:${port}`;
-    this.raw = new RespPipe({
-      host,
-      port,
-      username: options.username,
-      password: options.password,
-      tls: options.tls as ConnectionOptions | undefined,
-      db: options.db,
-      connectTimeoutMs: 3000,
-    });
-    this.node = new Redis({ ...options, host, port, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 2, connectTimeout: 3000 });
-    this.node.on('error', (err: Error) => log.debug({ err }, 'target connection error'));
-  }
-  async master(): Promise<{ key: string; client: Redis }> {
-    return { key: this.key, client: this.node };
-  }
-  client(): Redis {
-    return this.node;
-  }
-  pipe(): RespPipe {
-    return this.raw;
-  }
-  async refresh(): Promise<void> {}
-  close(): void {
-    this.node.disconnect();
-    this.raw.close();
-  }
-}
-
-export interface TargetOptions {
-  url: string;
-  /** overrides a password in the URL (--target-password-env) */
-  password?: string;
-  /** CA and client certificate for a rediss:// target (--tls-*) */
-  tls?: ConnectionOptions;
-  /** read existing markers and skip what they cover (resume an interrupted replay) */
-  resume: boolean;
-  maxCommandsPerTransaction: number;
-  maxTransactionBytes: number;
-  log: Logger;
-}
-
-/**
- * --target URL: applies through the sink's own writer, so every run of a slot
- * is `MULTI; SET <marker of the event's origin> <partition>:<offset>:<index>; …; EXEC`.
- * The marker makes the target's source tag these writes with their true
- * origin, so the other DC's sink drops them: replay never echoes. Without
- * --resume the markers found in the target are not read (a replay re-applies
- * what it is told to), only written.
- */
-export class TargetOutput implements ReplayOutput {
-  private constructor(
-    private readonly writer: Writer,
-    private readonly router: { close(): void },
-    private readonly o: TargetOptions,
-    readonly description: string,
-  ) {}
-
-  static async open(o: TargetOptions): Promise<TargetOutput> {
-    const t = parseRedisUrl(o.url, { allowDb: true });
-    if (o.tls && !t.tls) throw new TandemError('USAGE', '--tls-* options are for a rediss:// --target');
-    const u = t.seeds[0];
-    const options: RedisOptions = { username: t.username, password: o.password ?? t.password, tls: t.tls ? (o.tls ?? {}) : undefined, db: t.db };
-    const probe = new Redis({ ...options, host: u.host, port: u.port, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined); // the connect() below reports it
-    let cluster: boolean;
-    try {
-      await probe.connect();
-      cluster = /cluster_enabled:1/.test(await probe.info('cluster'));
-    } catch (err) {
-      throw new TandemError('REDIS_UNAVAILABLE', `cannot reach the target ${u.host}:${u.port}: ${errorMessage(err)}`, { cause: err });
-    } finally {
-      probe.disconnect();
-    }
-    let router: ClusterRouter | SingleNodeRouter;
-    if (cluster) {
-      const r = new ClusterRouter(t.seeds, options, o.log);
-      await r.refresh().catch((err: unknown) => {
-        throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot read the target cluster's slots from ${u.host}:${u.port}`, err);
-      });
-      router = r;
-    } else {
-      router = new SingleNodeRouter(u.host, u.port, options, o.log);
-    }
-    const holder: { writer?: Writer } = {};
-    const markers = new MarkerCache(async (slot, origin) => (o.resume ? holder.writer!.readMarker(slot, origin) : null));
-    holder.writer = new Writer({ router, markers, retries: 20, backoffMs: 100, maxBackoffMs: 2000, log: o.log });
-    return new TargetOutput(holder.writer, router, o, `${cluster ? 'cluster' : 'node'} ${u.host}:${u.port}`);
-  }
-
-  async write(items: ReplayItem[]): Promise<WriteResult> {
-    const apply: ApplyItem[] = items.map((i) => ({
-      record: { topic: '', partition: i.partition, offset: String(i.offset), key: null, value: null },
-      offset: i.offset,
-      index: i.index,
-      event: i.event,
-      commands: i.commands,
-    }));
-    const lanes = planLanes(apply, { maxCommands: this.o.maxCommandsPerTransaction, maxBytes: this.o.maxTransactionBytes });
-    const outcomes = (await Promise.all(lanes.map((lane) => this.writer.applyLane(lane)))).flat();
-    const result: WriteResult = { applied: 0, rejected: [] };
-    for (const out of outcomes) {
-      if (out.status === 'applied') result.applied++;
-      else if (out.status === 'rejected') result.rejected.push({ partition: out.item.record.partition, offset: out.item.record.offset, error: out.error });
-    }
-    return result;
-  }
-
-  async close(): Promise<void> {
-    this.router.close();
-  }
-}
-

@@ -1,3 +1,4 @@
+import type { TargetItem } from '../../sink/apply/target';
 import type { KafkaMessage } from 'kafkajs';
 import { EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
 import { decodeChangeRecord, readRecordHeaders } from '../../shared/change-record';
@@ -43,15 +44,8 @@ export interface SelectOptions {
   maxRestoreBytes: number;
 }
 
-export interface ReplayItem {
-  partition: number;
-  /** the event's address: its record's offset and its index in the record */
-  offset: bigint;
-  index: number;
-  event: ChangeEvent;
-  /** what to apply: the event's commands, with a big key's payload assembled */
-  commands: Buffer[][];
-}
+/** A selected event, as the outputs take it (sink/apply/target.ts). */
+export type ReplayItem = TargetItem;
 
 export type SkipReason =
   | 'marker'

@@ -1,5 +1,5 @@
 import type { PartitionRange, ReadPartitionsResult } from '../../shared/partition-reader';
-import type { WriteResult } from './outputs';
+import type { WriteResult } from '../../sink/apply/target';
 import type { ReplayItem } from './select';
 
 /**
