@@ -53,6 +53,15 @@ export function waitSinkReady(sp: SourceProcess, timeoutMs = 60_000): Promise<vo
  * (so the caller's afterAll stops whatever started), in the order source(a),
  * source(b), sink(a), sink(b).
  */
+/** One direction on the shared test stack: topics of both DCs, a source of `src` on cluster a, a sink of `dst` on cluster b reading it. */
+export async function startOneWay(src: string, dst: string, sinkLines?: string[]): Promise<{ source: SourceProcess; sink: SinkProcess }> {
+  await createDcTopics(src);
+  await createDcTopics(dst);
+  const source = await startSource({ dc: src, cluster: 'a' });
+  const sink = await startSink({ dc: dst, cluster: 'b', peers: [src], sinkLines });
+  return { source, sink };
+}
+
 export async function startBothWays(a: string, b: string, procs: (SourceProcess | SinkProcess)[]): Promise<void> {
   await createDcTopics(a);
   await createDcTopics(b);

@@ -61,12 +61,39 @@ export function counterDiffs(load: DcLoadResult, values: number[]): string[] {
 }
 
 /** Polls `f` every `pollMs` until it is true; throws naming `what` after `timeoutMs`. */
-export async function waitUntil(what: string, f: () => Promise<boolean>, timeoutMs = 30_000, pollMs = 250): Promise<void> {
+export async function waitUntil(what: string, f: () => Promise<boolean>, timeoutMs = 30_000, pollMs = 250, detail: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await f())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
     await sleep(pollMs);
   }
+}
+
+/**
+ * Sources of DCs x (cluster a) and y (cluster b), their topics created first,
+ * each waited for until it knows its slots' version vectors (every master's
+ * markers read), so the events it publishes carry a stamp and conflicts can
+ * be asserted on them.
+ */
+export async function startStampedPair(x: string, y: string, procs: SourceProcess[], timeoutMs = 30_000): Promise<{ sx: SourceProcess; sy: SourceProcess }> {
+  await createDcTopics(x);
+  await createDcTopics(y);
+  const sx = await startSource({ dc: x, cluster: 'a' });
+  const sy = await startSource({ dc: y, cluster: 'b' });
+  procs.push(sx, sy);
+  for (const s of [sx, sy]) await waitStampsKnown(s, timeoutMs);
+  return { sx, sy };
+}
+
+/** Until the source stamps every slot (or has read the markers of all three masters). */
+export async function waitStampsKnown(s: SourceProcess, timeoutMs = 30_000): Promise<void> {
+  await waitUntil(
+    'stamps known in every slot',
+    async () => (await metricSum(s, 'tandem_source_stamp_known_slots')) === 16384 || (await metricSum(s, 'tandem_source_vector_primes_total', { result: 'ok' })) >= 3,
+    timeoutMs,
+    200,
+    () => s.log().slice(-2000),
+  );
 }
 
 /** Sum of a metric's series, optionally filtered by labels. */

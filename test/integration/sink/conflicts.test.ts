@@ -3,8 +3,9 @@ import { decodeConflictRecord, type ConflictRecord } from '../../../services/sha
 import { topicsOf } from '../../../services/shared/kafka-client';
 import { readTopicToEnd } from '../../../services/shared/topic-reader';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { kafka, sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { startSink, type SinkProcess } from '../../harness/sink-process';
+import { kafka, sleep, type SourceProcess } from '../../harness/source-process';
+import { metricSum, startStampedPair, waitUntil } from '../../harness/topology-assert';
 
 /**
  * Issue 13, acceptance of detection (sink.conflicts: report): DC x on
@@ -18,29 +19,7 @@ import { kafka, sleep, startSource, type SourceProcess } from '../../harness/sou
  */
 const SINK_LINES = ['conflicts: report'];
 
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}\n${detail()}`);
-}
 
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-/** Sources of both DCs with their stamps known (every master's markers read), then topics of both. */
-async function startPair(x: string, y: string, procs: (SourceProcess | SinkProcess)[]): Promise<{ sx: SourceProcess; sy: SourceProcess }> {
-  await createDcTopics(x);
-  await createDcTopics(y);
-  const sx = await startSource({ dc: x, cluster: 'a' });
-  const sy = await startSource({ dc: y, cluster: 'b' });
-  procs.push(sx, sy);
-  for (const s of [sx, sy]) {
-    await waitFor('stamps known in every slot', async () => sum(await s.metric('tandem_source_stamp_known_slots')) === 16384 || sum(await s.metric('tandem_source_vector_primes_total', { result: 'ok' })) >= 3, 30_000, () => s.log().slice(-2000));
-  }
-  return { sx, sy };
-}
 
 async function readConflicts(dc: string): Promise<ConflictRecord[]> {
   const out: ConflictRecord[] = [];
@@ -73,7 +52,7 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
     test('a SET in x, seen in y, then a SET in y of the same key: 10,000 pairs, zero conflicts, every check causal', async () => {
       const run = Date.now().toString(36);
       const [x, y] = [`cfx${run}`, `cfy${run}`];
-      await startPair(x, y, procs);
+      await startStampedPair(x, y, procs);
       const kx = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines: SINK_LINES });
       const ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines: SINK_LINES });
       procs.push(kx, ky);
@@ -83,22 +62,22 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
       for (let w = 0; w < waves; w++) {
         const keys = Array.from({ length: perWave }, (_, i) => `cf:${run}:causal:${w}:${i}`);
         await Promise.all(keys.map((k) => ca.set(k, `x-${k}`)));
-        await waitFor(`wave ${w} of x's writes in y`, async () => (await getAll(cb, keys)).every((v, i) => v === `x-${keys[i]}`), 30_000, () => ky.log().slice(-2000));
+        await waitUntil(`wave ${w} of x's writes in y`, async () => (await getAll(cb, keys)).every((v, i) => v === `x-${keys[i]}`), 30_000, 200, () => ky.log().slice(-2000));
         await Promise.all(keys.map((k) => cb.set(k, `y-${k}`)));
       }
       const last = Array.from({ length: perWave }, (_, i) => `cf:${run}:causal:${waves - 1}:${i}`);
-      await waitFor("y's last writes in x", async () => (await getAll(ca, last)).every((v, i) => v === `y-${last[i]}`), 30_000);
+      await waitUntil("y's last writes in x", async () => (await getAll(ca, last)).every((v, i) => v === `y-${last[i]}`), 30_000);
 
       const pairs = waves * perWave;
       // Every applied write is judged when its marker comes back through the own topic.
-      await waitFor('every applied write judged', async () => {
-        const [cx, cy] = await Promise.all([kx.metric('tandem_sink_conflict_checks_total', { result: 'causal' }), ky.metric('tandem_sink_conflict_checks_total', { result: 'causal' })]);
-        return sum(cx) >= pairs && sum(cy) >= pairs;
-      }, 30_000, () => `${kx.log().slice(-1500)}\n${ky.log().slice(-1500)}`);
+      await waitUntil('every applied write judged', async () => {
+        const [cx, cy] = await Promise.all([metricSum(kx, 'tandem_sink_conflict_checks_total', { result: 'causal' }), metricSum(ky, 'tandem_sink_conflict_checks_total', { result: 'causal' })]);
+        return cx >= pairs && cy >= pairs;
+      }, 30_000, 200, () => `${kx.log().slice(-1500)}\n${ky.log().slice(-1500)}`);
       for (const k of [kx, ky]) {
-        expect(sum(await k.metric('tandem_sink_conflicts_total'))).toBe(0);
+        expect(await metricSum(k, 'tandem_sink_conflicts_total')).toBe(0);
         for (const result of ['concurrent', 'unknown-stamp', 'past-window', 'dropped']) {
-          expect([result, sum(await k.metric('tandem_sink_conflict_checks_total', { result }))]).toEqual([result, 0]);
+          expect([result, await metricSum(k, 'tandem_sink_conflict_checks_total', { result })]).toEqual([result, 0]);
         }
       }
       expect(await readConflicts(x)).toEqual([]);
@@ -115,7 +94,7 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
     test('both sinks stopped, the same 1000 keys written in x and in y: exactly 1000 conflicts in each DC, each with both values', async () => {
       const run = Date.now().toString(36);
       const [x, y] = [`cfcx${run}`, `cfcy${run}`];
-      await startPair(x, y, procs);
+      await startStampedPair(x, y, procs);
       let kx = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines: SINK_LINES });
       let ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines: SINK_LINES });
       await Promise.all([kx.kill('SIGTERM'), ky.kill('SIGTERM')]);
@@ -128,16 +107,16 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
       ky = await ky.restart();
       procs.push(kx, ky);
       // Each DC ends with the other's value (applied last): the divergence the records report.
-      await waitFor('each DC applied the other\'s writes', async () => {
+      await waitUntil('each DC applied the other\'s writes', async () => {
         const [va, vb] = await Promise.all([getAll(ca, keys), getAll(cb, keys)]);
         return va.every((v, i) => v === `y-${keys[i]}`) && vb.every((v, i) => v === `x-${keys[i]}`);
       }, 60_000);
-      await waitFor('1000 conflicts counted in each DC', async () => sum(await kx.metric('tandem_sink_conflicts_total', { peer: y })) >= n && sum(await ky.metric('tandem_sink_conflicts_total', { peer: x })) >= n, 30_000, () => `${kx.log().slice(-1500)}\n${ky.log().slice(-1500)}`);
+      await waitUntil('1000 conflicts counted in each DC', async () => (await metricSum(kx, 'tandem_sink_conflicts_total', { peer: y })) >= n && (await metricSum(ky, 'tandem_sink_conflicts_total', { peer: x })) >= n, 30_000, 200, () => `${kx.log().slice(-1500)}\n${ky.log().slice(-1500)}`);
       await sleep(1000); // the producer's linger, and room for any extra one to show
 
       for (const [dc, peer, client, local, other] of [[x, y, kx, 'x', 'y'], [y, x, ky, 'y', 'x']] as const) {
-        expect(sum(await client.metric('tandem_sink_conflicts_total', { peer }))).toBe(n);
-        expect(sum(await client.metric('tandem_sink_conflict_checks_total', { result: 'concurrent' }))).toBe(n);
+        expect(await metricSum(client, 'tandem_sink_conflicts_total', { peer })).toBe(n);
+        expect(await metricSum(client, 'tandem_sink_conflict_checks_total', { result: 'concurrent' })).toBe(n);
         const records = await readConflicts(dc);
         expect(records).toHaveLength(n);
         expect(new Set(records.map((r) => r.key))).toEqual(new Set(keys));

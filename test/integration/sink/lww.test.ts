@@ -2,8 +2,9 @@ import type { Cluster } from 'ioredis';
 import { writeTargets } from '../../../services/sink/conflicts/write-class';
 import { runCli } from '../../harness/cli-run';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { readEvents, sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { startSink, type SinkProcess } from '../../harness/sink-process';
+import { readEvents, sleep, type SourceProcess } from '../../harness/source-process';
+import { metricSum, startStampedPair, waitUntil } from '../../harness/topology-assert';
 
 /**
  * Issue 13, acceptance of `sink.conflicts: lww` on the real pipeline: DC x
@@ -24,16 +25,7 @@ const STRING_KEYS = 150;
 const HASHES = 50;
 const FIELDS = ['f0', 'f1', 'f2'];
 
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}\n${detail()}`);
-}
 
 /** xorshift: the same load for a given seed */
 function rng(seed: number): () => number {
@@ -143,14 +135,7 @@ describe('sink: last write wins (sink.conflicts: lww)', () => {
   test('random SET/DEL/HSET in both DCs at once, sinks SIGKILLed during it: identical clusters, each key at its latest overwrite by capture time', async () => {
     const run = Date.now().toString(36);
     const [x, y] = [`lwx${run}`, `lwy${run}`];
-    await createDcTopics(x);
-    await createDcTopics(y);
-    const sx = await startSource({ dc: x, cluster: 'a' });
-    const sy = await startSource({ dc: y, cluster: 'b' });
-    procs.push(sx, sy);
-    for (const s of [sx, sy]) {
-      await waitFor('stamps known in every slot', async () => sum(await s.metric('tandem_source_stamp_known_slots')) === 16384 || sum(await s.metric('tandem_source_vector_primes_total', { result: 'ok' })) >= 3, 30_000, () => s.log().slice(-2000));
-    }
+    await startStampedPair(x, y, procs);
     let kx = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines: SINK_LINES });
     let ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines: SINK_LINES });
     procs.push(kx, ky);
@@ -174,10 +159,10 @@ describe('sink: last write wins (sink.conflicts: lww)', () => {
 
     const logs = () => `${kx.log().slice(-3000)}\n${ky.log().slice(-3000)}`;
     let diff: string[] = [];
-    await waitFor('both clusters equal', async () => {
+    await waitUntil('both clusters equal', async () => {
       diff = differences(await snapshot(ca, run), await snapshot(cb, run));
       return diff.length === 0;
-    }, 90_000, () => `${diff.length} differ, e.g. ${diff.slice(0, 10).join('; ')}\n${logs()}`);
+    }, 90_000, 500, () => `${diff.length} differ, e.g. ${diff.slice(0, 10).join('; ')}\n${logs()}`);
     await sleep(3000); // any repair still on its way would show now
     const [va, vb] = [await snapshot(ca, run), await snapshot(cb, run)];
     expect(differences(va, vb)).toEqual([]);
@@ -193,10 +178,10 @@ describe('sink: last write wins (sink.conflicts: lww)', () => {
     const outcomes: Record<string, number> = {};
     for (const [k, peer] of [[kx, y], [ky, x]] as const) {
       for (const result of ['repaired', 'peer-won', 'same-value', 'superseded', 'redone', 'unsupported', 'too-large', 'uncertain', 'failed']) {
-        outcomes[`${peer}:${result}`] = sum(await k.metric('tandem_sink_conflict_repairs_total', { result }));
+        outcomes[`${peer}:${result}`] = await metricSum(k, 'tandem_sink_conflict_repairs_total', { result });
       }
     }
-    const conflicts = [sum(await kx.metric('tandem_sink_conflicts_total')), sum(await ky.metric('tandem_sink_conflicts_total'))];
+    const conflicts = [await metricSum(kx, 'tandem_sink_conflicts_total'), await metricSum(ky, 'tandem_sink_conflicts_total')];
     process.stdout.write(`lww: ${writes.join('+')} writes, conflicts since the restarts x,y = ${conflicts.join(',')}, repairs ${JSON.stringify(outcomes)}\n`);
     expect([wrong.length, wrong.slice(0, 10), outcomes]).toEqual([0, [], outcomes]);
     // The load made real conflicts in both DCs after their sinks' restarts, and each sink repaired some (counts since its restart).

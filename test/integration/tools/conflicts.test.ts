@@ -7,6 +7,7 @@ import { runCli } from '../../harness/cli-run';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
 import { kafka, sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { metricSum, waitStampsKnown, waitUntil } from '../../harness/topology-assert';
 
 /**
  * `tandem conflicts` end to end, on conflicts produced as in
@@ -18,16 +19,7 @@ import { kafka, sleep, startSource, type SourceProcess } from '../../harness/sou
  */
 const N = 10;
 
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}\n${detail()}`);
-}
 
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('tandem conflicts', () => {
@@ -50,7 +42,7 @@ describe('tandem conflicts', () => {
     await Promise.all([...keys.map((k) => ca.set(k, `x-${k}`)), ...keys.map((k) => cb.set(k, `y-${k}`))]);
     sink = await sink.restart();
     procs.push(sink);
-    await waitFor(`round ${n}'s conflicts`, async () => sum(await sink.metric('tandem_sink_conflicts_total', { peer: y })) >= N, 20_000, () => sink.log().slice(-2000));
+    await waitUntil(`round ${n}'s conflicts`, async () => (await metricSum(sink, 'tandem_sink_conflicts_total', { peer: y })) >= N, 20_000, 200, () => sink.log().slice(-2000));
   }
 
   beforeAll(async () => {
@@ -62,7 +54,7 @@ describe('tandem conflicts', () => {
     const sy = await startSource({ dc: y, cluster: 'b' });
     procs.push(sx, sy);
     // y's writes must carry a known stamp, or no conflict is asserted on them.
-    await waitFor('stamps known in y', async () => sum(await sy.metric('tandem_source_stamp_known_slots')) === 16384 || sum(await sy.metric('tandem_source_vector_primes_total', { result: 'ok' })) >= 3, 20_000, () => sy.log().slice(-2000));
+    await waitStampsKnown(sy, 20_000);
     // Started once so its group starts at the beginning of y's topic, then stopped by each round.
     sink = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines: ['conflicts: report'] });
     procs.push(sink);
@@ -71,7 +63,7 @@ describe('tandem conflicts', () => {
     between = Date.now();
     await sleep(5);
     await round(2);
-    await waitFor('both rounds in the conflicts topic', async () => {
+    await waitUntil('both rounds in the conflicts topic', async () => {
       all = [];
       await readTopicToEnd(kafka(), { topic: topicsOf(x).conflicts }, (m) => all.push(decodeConflictRecord(m.value)));
       return all.length >= 2 * N;
