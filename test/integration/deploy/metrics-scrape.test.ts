@@ -2,8 +2,8 @@ import type { Cluster } from 'ioredis';
 import { clusterClient } from '../../harness/endpoints';
 import { NON_TANDEM_SERIES, allQueries, familyOf, scrapedTypes } from '../../harness/observability-queries';
 import { metricNames } from '../../harness/promql-names';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { type SinkProcess, startOneWay } from '../../harness/sink-process';
+import { sleep, type SourceProcess } from '../../harness/source-process';
 
 /**
  * The dashboard (deploy/grafana/tandem.json) and the alert rules
@@ -38,10 +38,7 @@ describe('deploy: the dashboard and the alerts read metrics the services export'
   let sinkScrape = '';
 
   beforeAll(async () => {
-    await createDcTopics(SRC);
-    await createDcTopics(DST);
-    source = await startSource({ dc: SRC, cluster: 'a' });
-    sink = await startSink({ dc: DST, cluster: 'b', peers: [SRC] });
+    ({ source, sink } = await startOneWay(SRC, DST));
     ca = clusterClient('a');
     const prefix = `ms-${Date.now()}`;
     for (let i = 0; i < KEYS; i += 50) {

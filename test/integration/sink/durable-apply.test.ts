@@ -5,8 +5,8 @@ import { slotTag } from '../../../services/shared/slot-tags';
 import { readTopology } from '../../../services/source/topology/cluster-topology';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { TEST_STATE_DIR } from '../../harness/global-setup';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { type SinkProcess, startOneWay } from '../../harness/sink-process';
+import { sleep, type SourceProcess } from '../../harness/source-process';
 
 /**
  * Issue 12, durable apply: a target master lost right after its EXECs loses
@@ -49,10 +49,7 @@ const local = process.env.TANDEM_TEST_STACK_STARTED === 'local';
   });
 
   test('replica asleep and unlinked, master SIGKILLed, replica promoted: b\'s counters equal a\'s', async () => {
-    await createDcTopics(SRC);
-    await createDcTopics(DST);
-    source = await startSource({ dc: SRC, cluster: 'a' });
-    sink = await startSink({ dc: DST, cluster: 'b', peers: [SRC], sinkLines: ['waitTimeoutMs: 500'] });
+    ({ source, sink } = await startOneWay(SRC, DST, ['waitTimeoutMs: 500']));
     ca = clusterClient('a');
     cb = clusterClient('b');
     const run = Date.now().toString(36);

@@ -1,8 +1,8 @@
 import type { Cluster } from 'ioredis';
 import { slotTag } from '../../../services/shared/slot-tags';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { type SinkProcess, startOneWay } from '../../harness/sink-process';
+import { sleep, type SourceProcess } from '../../harness/source-process';
 
 /**
  * Exactly-once apply under crashes: while 60,000 INCR and RPUSH commands are
@@ -27,10 +27,7 @@ describe('sink: exactly-once apply across SIGKILLs', () => {
   });
 
   test('60k INCR/RPUSH with 4 sink SIGKILLs: counters and lists match exactly', async () => {
-    await createDcTopics(SRC);
-    await createDcTopics(DST);
-    source = await startSource({ dc: SRC, cluster: 'a' });
-    sink = await startSink({ dc: DST, cluster: 'b', peers: [SRC] });
+    ({ source, sink } = await startOneWay(SRC, DST));
     ca = clusterClient('a');
     cb = clusterClient('b');
     const p = `xo-${Date.now()}`;

@@ -1,8 +1,8 @@
 import type { Cluster } from 'ioredis';
 import { slotTag } from '../../../services/shared/slot-tags';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { type SinkProcess, startOneWay, startSink } from '../../harness/sink-process';
+import { sleep, type SourceProcess } from '../../harness/source-process';
 
 /**
  * Issue 12, one applier per partition: two sinks of one group share the
@@ -35,10 +35,9 @@ describe('sink: a frozen sink that lost its partitions applies nothing twice', (
   });
 
   test('SIGSTOP one of two sinks, its partitions move, SIGCONT: counters exact', async () => {
-    await createDcTopics(SRC);
-    await createDcTopics(DST);
-    source = await startSource({ dc: SRC, cluster: 'a' });
-    sinks.push(await startSink({ dc: DST, cluster: 'b', peers: [SRC] }));
+    const oneWay = await startOneWay(SRC, DST);
+    source = oneWay.source;
+    sinks.push(oneWay.sink);
     sinks.push(await startSink({ dc: DST, cluster: 'b', peers: [SRC] }));
     const [frozen, other] = sinks;
     ca = clusterClient('a');

@@ -3,8 +3,8 @@ import { markerKey } from '../../../services/shared/marker';
 import { slotTag } from '../../../services/shared/slot-tags';
 import { keySlot } from '../../../services/shared/slot';
 import { clusterClient } from '../../harness/endpoints';
-import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
-import { sleep, startSource, type SourceProcess } from '../../harness/source-process';
+import { type SinkProcess, startOneWay } from '../../harness/sink-process';
+import { sleep, type SourceProcess } from '../../harness/source-process';
 
 /**
  * A marker that disappears from the target while the sink runs, with no
@@ -29,10 +29,7 @@ describe('sink: a marker deleted on the target without a failover', () => {
   });
 
   test('INCRs applied before the marker was deleted are not applied again', async () => {
-    await createDcTopics(SRC);
-    await createDcTopics(DST);
-    source = await startSource({ dc: SRC, cluster: 'a' });
-    sink = await startSink({ dc: DST, cluster: 'b', peers: [SRC] });
+    ({ source, sink } = await startOneWay(SRC, DST));
     ca = clusterClient('a');
     cb = clusterClient('b');
     const p = `ml-${Date.now()}`;
