@@ -180,7 +180,7 @@ export class Writer {
    */
   private missingIsOurs(run: SlotRun, node: string, connId: number | undefined, expected: CachedMarker | null): boolean {
     const mine = this.appliedOf(this.last, run.origin)[run.slot];
-    return mine !== undefined && expected !== null && mine.node === node && connId !== undefined && mine.conn === connId && expected.raw === formatMarkerValue(mine.partition, mine.offset, mine.index);
+    return mine !== undefined && expected !== null && mine.node === node && connId !== undefined && mine.conn === connId && expected.partition === mine.partition && expected.offset === mine.offset && expected.index === mine.index;
   }
 
   /** Whether writes made on `mine`'s connection can be gone: the slot's master is another node now, or that connection closed. */
