@@ -91,7 +91,7 @@ const MESSAGES_PER_SEND = 1000;
  * first retry put that much on every commit. A failure past these retries
  * fails the commit, which is retried whole with backoff.
  */
-const TRANSACTION_RETRY = { initialRetryTime: 5, maxRetryTime: 1000, retries: 12, factor: 0.2, multiplier: 2 };
+export const TRANSACTION_RETRY = { initialRetryTime: 5, maxRetryTime: 1000, retries: 12, factor: 0.2, multiplier: 2 };
 
 /**
  * Room left in a record batch for its header and each record's framing, key
