@@ -3,13 +3,14 @@ import type { BufferReader } from './encodings/buffer-reader';
 
 /**
  * Everything Tandem knows about one Redis type, for every RDB encoding of it:
- * one object per `types/<type>.ts`, registered in `types/index.ts`. The
- * parser's walker, the payload decoder, `tandem rdb inspect` and `tandem
- * audit` look a type up there instead of switching on it, so a new Redis type
- * is one new file plus its line in the table.
+ * one object per `types/<type>.ts`, exported as `codec`; `types/index.ts`
+ * loads every file of that folder. The parser's walker, the payload decoder,
+ * `tandem rdb inspect` and `tandem audit` look a type up there instead of
+ * switching on it, so a new Redis type is one new file.
  *
  * `V` is the decoded value, tagged with the TYPE reply (`{type: 'list', …}`);
- * the union of all of them is `RdbValue`.
+ * each type file adds it to RedisTypeValues, and the union of all of them is
+ * `RdbValue`.
  */
 export interface RedisTypeCodec<V extends { type: string }> {
   /** The TYPE reply for keys of this type. */
@@ -36,5 +37,14 @@ export interface RedisTypeCodec<V extends { type: string }> {
   readable(value: V, arg: (b: Buffer) => unknown): unknown;
 }
 
-/** The decoded value type of a codec. */
-export type ValueOf<C> = C extends RedisTypeCodec<infer V> ? V : never;
+/**
+ * TYPE reply -> decoded value, one entry per Redis type. Empty here: each
+ * `types/<type>.ts` adds its own entry (TypeScript declaration merging,
+ * `declare module '../type-codec' { interface RedisTypeValues { … } }`), so
+ * the type union grows with the folder like the table does.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging, see above
+export interface RedisTypeValues {}
+
+/** A decoded Redis value of any registered type. */
+export type RdbValue = RedisTypeValues[keyof RedisTypeValues];

@@ -120,7 +120,14 @@ function inspectHash(v: HashValue, rdbVersion: number): unknown {
   return rows.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : (a[0] as string) > (b[0] as string) ? 1 : 0));
 }
 
-export const hashCodec: RedisTypeCodec<HashValue> = {
+// Registers the type: types/index.ts loads every file of this folder.
+declare module '../type-codec' {
+  interface RedisTypeValues {
+    hash: HashValue;
+  }
+}
+
+export const codec: RedisTypeCodec<HashValue> = {
   name: 'hash',
   rdbTypes: [
     RDB_TYPE_HASH,

@@ -1,28 +1,22 @@
+import { loadFolder } from '../../shared/folder-registry';
 import { TandemError } from '../../shared/errors';
-import type { RedisTypeCodec, ValueOf } from '../type-codec';
-import { hashCodec } from './hash';
-import { listCodec } from './list';
-import { moduleCodec } from './module';
-import { setCodec } from './set';
-import { streamCodec } from './stream';
-import { stringCodec } from './string';
-import { zsetCodec } from './zset';
+import type { RdbValue, RedisTypeCodec } from '../type-codec';
+
+export type { RdbValue } from '../type-codec';
 
 /**
- * The table of Redis types: one codec per `types/<type>.ts`, each covering
- * every RDB encoding of its type. To add a Redis type, write its file and add
- * it here; the parser, `decodePayload`, `tandem rdb inspect` and `tandem
- * audit` find it through the lookups below.
- */
-export const REDIS_TYPE_CODECS = [stringCodec, listCodec, setCodec, zsetCodec, hashCodec, streamCodec, moduleCodec] as const;
-
-/**
- * A decoded Redis value, tagged with its TYPE reply. Strings stay Buffers
+ * The table of Redis types: every file of this folder is one type, exporting
+ * its codec as `codec` (type-codec.ts), which covers every RDB encoding of the
+ * type, and adding its value to RdbValue. To add a Redis type, add its file:
+ * the parser, `decodePayload`, `tandem rdb inspect` and `tandem audit` find
+ * it through the lookups below.
+ *
+ * A decoded Redis value is tagged with its TYPE reply. Strings stay Buffers
  * (Redis strings are binary). Collections keep the server's order where it is
  * meaningful (list order, zset rank order, stream ID order) and file order
  * otherwise.
  */
-export type RdbValue = ValueOf<(typeof REDIS_TYPE_CODECS)[number]>;
+export const REDIS_TYPE_CODECS: readonly RedisTypeCodec<RdbValue>[] = loadFolder(__dirname, 'codec', ['index']);
 
 /** The TYPE reply of a key. */
 export type RedisType = RdbValue['type'];
@@ -31,7 +25,7 @@ export type RedisType = RdbValue['type'];
 // which the parser does per key on its hot path.
 const byRdbType = new Array<RedisTypeCodec<RdbValue> | undefined>(256).fill(undefined); // a type code is one byte
 const byName = new Map<string, RedisTypeCodec<RdbValue>>();
-for (const c of REDIS_TYPE_CODECS as readonly RedisTypeCodec<RdbValue>[]) {
+for (const c of REDIS_TYPE_CODECS) {
   if (byName.has(c.name)) throw new TandemError('INTERNAL', `two codecs for Redis type ${c.name}`);
   byName.set(c.name, c);
   for (const t of c.rdbTypes) {

@@ -85,7 +85,14 @@ function decodeList(r: BufferReader, rdbType: number): ListValue {
   return { type: 'list', items };
 }
 
-export const listCodec: RedisTypeCodec<ListValue> = {
+// Registers the type: types/index.ts loads every file of this folder.
+declare module '../type-codec' {
+  interface RedisTypeValues {
+    list: ListValue;
+  }
+}
+
+export const codec: RedisTypeCodec<ListValue> = {
   name: 'list',
   rdbTypes: [RDB_TYPE_LIST, RDB_TYPE_LIST_ZIPLIST, RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_QUICKLIST_2],
   walk: walkList,

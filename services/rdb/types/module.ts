@@ -94,7 +94,14 @@ function decodeModule(r: BufferReader, rdbType: number): ModuleValue {
   return { type: 'module', moduleId, moduleName: moduleNameOf(moduleId) };
 }
 
-export const moduleCodec: RedisTypeCodec<ModuleValue> = {
+// Registers the type: types/index.ts loads every file of this folder.
+declare module '../type-codec' {
+  interface RedisTypeValues {
+    module: ModuleValue;
+  }
+}
+
+export const codec: RedisTypeCodec<ModuleValue> = {
   name: 'module',
   // The parser refuses RDB_TYPE_MODULE_PRE_GA before walking it; decode refuses it too.
   rdbTypes: [RDB_TYPE_MODULE_PRE_GA, RDB_TYPE_MODULE_2],

@@ -38,7 +38,14 @@ function decodeSet(r: BufferReader, rdbType: number): SetValue {
   return { type: 'set', members };
 }
 
-export const setCodec: RedisTypeCodec<SetValue> = {
+// Registers the type: types/index.ts loads every file of this folder.
+declare module '../type-codec' {
+  interface RedisTypeValues {
+    set: SetValue;
+  }
+}
+
+export const codec: RedisTypeCodec<SetValue> = {
   name: 'set',
   rdbTypes: [RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_SET_LISTPACK],
   walk: walkSet,

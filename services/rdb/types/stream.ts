@@ -206,7 +206,14 @@ function decodeStreamNode(master: StreamId, lp: PackedValue[], out: StreamEntry[
   }
 }
 
-export const streamCodec: RedisTypeCodec<StreamTypeValue> = {
+// Registers the type: types/index.ts loads every file of this folder.
+declare module '../type-codec' {
+  interface RedisTypeValues {
+    stream: StreamTypeValue;
+  }
+}
+
+export const codec: RedisTypeCodec<StreamTypeValue> = {
   name: 'stream',
   rdbTypes: [RDB_TYPE_STREAM_LISTPACKS, RDB_TYPE_STREAM_LISTPACKS_2, RDB_TYPE_STREAM_LISTPACKS_3],
   walk: walkStream,

@@ -21,7 +21,14 @@ function decodeString(r: BufferReader): StringValue {
   return { type: 'string', value: r.string('string value') };
 }
 
-export const stringCodec: RedisTypeCodec<StringValue> = {
+// Registers the type: types/index.ts loads every file of this folder.
+declare module '../type-codec' {
+  interface RedisTypeValues {
+    string: StringValue;
+  }
+}
+
+export const codec: RedisTypeCodec<StringValue> = {
   name: 'string',
   rdbTypes: [RDB_TYPE_STRING],
   walk: walkString,

@@ -76,7 +76,14 @@ function compareZsetEntries(a: ZsetEntry, b: ZsetEntry): number {
   return Buffer.compare(a.member, b.member);
 }
 
-export const zsetCodec: RedisTypeCodec<ZsetValue> = {
+// Registers the type: types/index.ts loads every file of this folder.
+declare module '../type-codec' {
+  interface RedisTypeValues {
+    zset: ZsetValue;
+  }
+}
+
+export const codec: RedisTypeCodec<ZsetValue> = {
   name: 'zset',
   rdbTypes: [RDB_TYPE_ZSET, RDB_TYPE_ZSET_2, RDB_TYPE_ZSET_ZIPLIST, RDB_TYPE_ZSET_LISTPACK],
   walk: walkZset,

@@ -1,6 +1,6 @@
 import { EVENT_FLAGS } from '../../shared/change-event';
 import { isMarkerKey } from '../../shared/marker';
-import type { Stage } from './stage';
+import type { Stage, StageEntry } from './stage';
 
 /**
  * Writes of reserved `__tandem:` keys (DESIGN §3). A full resync of the
@@ -15,3 +15,6 @@ export const reservedKeys: Stage = (item) => {
   if (e.kind === 'snapshot' && isMarkerKey(e.commands[0]?.[1] ?? '')) return { drop: 'marker' };
   return { dlq: 'reserved-key', error: 'write of a reserved __tandem: key from a client; the sink never applies it', dropped: 'reserved-key' };
 };
+
+/** Before anything else reads the event's key. */
+export const stage: StageEntry = { name: 'reserved-keys', order: 20, run: reservedKeys };

@@ -1,5 +1,5 @@
 import { expiryItem } from '../apply/expiry';
-import type { Stage } from './stage';
+import type { Stage, StageEntry } from './stage';
 
 /**
  * Deletions the peer's server made (DESIGN §5 hazard 2). An eviction is
@@ -14,3 +14,5 @@ export const serverDeletions: Stage = (item, ctx) => {
   const conditional = expiryItem(item, ctx.sink.expirySkewMs);
   return conditional === undefined ? { dlq: 'invalid-event', error: 'expiry event without a one-key DEL/UNLINK' } : { apply: conditional };
 };
+
+export const stage: StageEntry = { name: 'server-deletions', order: 60, run: serverDeletions };

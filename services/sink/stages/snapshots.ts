@@ -1,5 +1,5 @@
 import { EVENT_FLAGS } from '../../shared/change-event';
-import type { Stage } from './stage';
+import type { Stage, StageEntry } from './stage';
 
 /**
  * Snapshot events (a peer's full resync): `sink.snapshotPolicy` (skip,
@@ -41,3 +41,5 @@ export const snapshots: Stage = (item, ctx) => {
   }
   return { apply: argv === e.commands[0] ? item : { ...item, commands: [argv] } };
 };
+
+export const stage: StageEntry = { name: 'snapshots', order: 50, run: snapshots };

@@ -18,7 +18,8 @@ import type { SinkMetrics } from '../metrics';
  *   held     kept by the stage itself (a big key's chunk until its last one)
  *   keyless  a barrier: what is collected so far is applied first, then the keyless command
  *
- * A new stage is one file exporting a Stage, and its place in STAGES.
+ * A new stage is one file in this folder exporting its StageEntry as
+ * `stage`; index.ts loads every file here and runs them by `order`.
  */
 export type Verdict =
   | { drop: string }
@@ -39,3 +40,14 @@ export interface StageContext {
 }
 
 export type Stage = (item: ApplyItem, ctx: StageContext) => Verdict | undefined;
+
+/**
+ * A stage's entry in the folder (index.ts loads every file of it): `order`
+ * places it, lower first. The stages of this folder use 10, 20, …, which
+ * leaves room between any two; two stages may not share an order.
+ */
+export interface StageEntry {
+  readonly name: string;
+  readonly order: number;
+  readonly run: Stage;
+}

@@ -8,7 +8,7 @@ import type { ApplyItem } from '../../../services/sink/apply/apply-item';
 import { EXPIRE_IF_DUE } from '../../../services/sink/apply/expiry';
 import { sinkSectionSchema, type SinkSection } from '../../../services/sink/config';
 import { sinkMetrics } from '../../../services/sink/metrics';
-import { judge, type StageContext } from '../../../services/sink/stages';
+import { judge, STAGE_ENTRIES, type StageContext } from '../../../services/sink/stages';
 
 /**
  * The sink's stages on real events: the format-v1 records the v1 source
@@ -93,5 +93,11 @@ describe('sink stages on real events', () => {
     expect(v.apply.conditional).toBe(true);
     // An expiry that is no one-key DEL is malformed.
     expect(judge(itemOf(find('command', 'RPUSH'), { kind: 'expiry' }), context())).toMatchObject({ dlq: 'invalid-event' });
+  });
+});
+
+describe('the stage folder', () => {
+  test('every stage file is loaded, and they run in their documented order', () => {
+    expect(STAGE_ENTRIES.map((e) => e.name)).toEqual(['origin-filter', 'reserved-keys', 'keyless', 'slot-check', 'snapshots', 'server-deletions']);
   });
 });
