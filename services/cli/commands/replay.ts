@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { TandemError } from '../../shared/errors';
-import { addTlsOptions, parseRedisUrl, tlsOptionsFor, type TlsCliOptions } from '../redis-url';
+import { addTlsOptions, tlsOptionsFor, type TlsCliOptions } from '../redis-url';
 import { topicsOf } from '../../shared/kafka-client';
 import { createLogger } from '../../shared/logger';
 import { readPartitions, type PartitionRange } from '../../shared/partition-reader';
@@ -21,17 +20,18 @@ import {
   type PositionSpec,
   type SlotRange,
 } from '../kafka-range';
-import { kafkaFromOptions, parseDc, parsePositiveInt, addKafkaOptions } from '../options';
+import { kafkaFromOptions, parseDc, addKafkaOptions } from '../options';
 import { isLiteralPattern } from '../replay/glob';
-import { RedisTarget } from '../../sink/apply/target';
-import { DryRunOutput, FileOutput, type ReplayOutput } from '../replay/outputs';
 import { Progress } from '../replay/progress';
 import { ReplaySelector, type ReplayItem } from '../replay/select';
 import { ReplaySummary } from '../replay/summary';
+import { addTargetOptions, chooseTarget } from '../replay/targets';
+import { targetPassword } from '../replay/targets/redis';
 
 /**
  * `tandem replay`: re-applies a range of a changes topic to a target cluster
- * or node, writes it to a file, or counts it (--dry-run). docs/tools.md
+ * or node, writes it to a file, or counts it (--dry-run): the targets are the
+ * files of replay/targets/, each bringing its own options. docs/tools.md
  * explains the semantics (origins, markers, snapshots, replaying twice).
  * Exit codes: 0 all applied, 1 some event rejected or a failure, 2 usage.
  */
@@ -44,25 +44,19 @@ interface ReplayOptions extends TlsCliOptions {
   origin?: string;
   slotRange?: SlotRange;
   snapshots: boolean;
-  target?: string;
-  out?: string;
-  format: 'resp' | 'jsonl';
-  markers?: boolean;
-  dryRun?: boolean;
-  resume?: boolean;
   redis?: string;
-  targetPasswordEnv?: string;
   progress: 'auto' | 'bar' | 'log' | 'none';
-  maxCommandsPerTransaction: number;
   json?: boolean;
   brokers?: string;
   config?: string;
+  /** the targets' own options (replay/targets/*.ts), --target among them */
+  [targetOption: string]: unknown;
 }
 
 const parseOrigin = (v: string) => (v === 'any' ? v : parseDc(v));
 
 export function registerReplayCommand(program: Command): void {
-  addKafkaOptions(addTlsOptions(program.command('replay'), 'a rediss:// --target or --redis')
+  const cmd = addKafkaOptions(addTlsOptions(program.command('replay'), 'a rediss:// --target or --redis')
     .description('re-apply history from tandem.<dc>.changes to a target (cluster or node), to a file, or count it with --dry-run')
     .requiredOption('--dc <dc>', 'the DC whose change log to replay: tandem.<dc>.changes', parseDc)
     .requiredOption('--from <position>', 'start: earliest | latest | ISO time | relative time (-15m) | partition:offset[,…] (only those partitions)', (v) => parsePosition(v))
@@ -72,33 +66,16 @@ export function registerReplayCommand(program: Command): void {
     .option('--origin <dc|any>', "only events whose write was made in this DC (default: the topic's DC); any = every origin", parseOrigin)
     .option('--slot-range <a-b>', 'only events of these slots (inclusive); reads only the partitions holding them', parseSlotRange)
     .option('--no-snapshots', 'skip snapshot events (RESTORE … REPLACE of full resyncs)')
-    .option('--target <url>', 'apply to this Redis: redis://[user:pass@]host:port (a cluster node or a single node)')
-    .option('--target-password-env <var>', "take the --target's password from this environment variable")
-    .option('--out <file>', 'write the commands to FILE ("-" for stdout) instead of applying them')
-    .addOption(new Option('--format <format>', 'format of --out: resp (for redis-cli --pipe) or jsonl').choices(['resp', 'jsonl']).default('resp'))
-    .option('--markers', 'with --out --format resp: wrap each event in MULTI + the anti-loop marker like the sink does')
-    .option('--dry-run', 'apply nothing; count what would be applied')
-    .option('--resume', "with --target: read the target's markers and skip events at or below them (continue an interrupted replay)")
     .option('--redis <url>', "read the command table (COMMAND) from this node to find keys for --key (default: the --target's, else built-in)")
     .addOption(new Option('--progress <mode>', 'progress on stderr: auto (a bar on a TTY, a line every 5 s otherwise), bar, log, none').choices(['auto', 'bar', 'log', 'none']).default('auto'))
-    .option('--max-commands-per-transaction <n>', 'commands per MULTI/EXEC sent to the target', parsePositiveInt('--max-commands-per-transaction', 100_000), 1000)
-    .option('--json', 'print the summary as JSON'))
-    .action(async (opts: ReplayOptions) => runReplay(opts));
+    .option('--json', 'print the summary as JSON'));
+  addTargetOptions(cmd).action(async (opts: ReplayOptions) => runReplay(opts));
 }
 
 async function runReplay(opts: ReplayOptions): Promise<void> {
-  const outputs = [opts.target !== undefined, opts.out !== undefined, opts.dryRun === true].filter(Boolean).length;
-  if (outputs !== 1) throw new TandemError('USAGE', 'give exactly one of --target URL, --out FILE or --dry-run');
-  if (opts.resume && opts.target === undefined) throw new TandemError('USAGE', '--resume needs --target');
-  if (opts.markers && (opts.out === undefined || opts.format !== 'resp')) throw new TandemError('USAGE', '--markers needs --out with --format resp');
-  const target = opts.target === undefined ? undefined : parseRedisUrl(opts.target, { allowDb: true });
-  const tls = tlsOptionsFor(opts.target ?? opts.redis, opts);
-  let targetPassword: string | undefined;
-  if (opts.targetPasswordEnv !== undefined) {
-    if (opts.target === undefined) throw new TandemError('USAGE', '--target-password-env needs --target');
-    targetPassword = process.env[opts.targetPasswordEnv];
-    if (targetPassword === undefined) throw new TandemError('USAGE', `environment variable ${opts.targetPasswordEnv} (the --target password) is not set`);
-  }
+  const kind = chooseTarget(opts);
+  const targetUrl = opts.target as string | undefined;
+  const tls = tlsOptionsFor(targetUrl ?? opts.redis, opts);
   const keyPattern = opts.key === undefined ? undefined : opts.keyBase64 ? Buffer.from(opts.key, 'base64') : Buffer.from(opts.key, 'utf8');
   const settings = kafkaFromOptions(opts);
   const topic = topicsOf(opts.dc).changes;
@@ -127,32 +104,10 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
 
   // 2. Where the events go.
   const log = createLogger('replay', { level: process.env.TANDEM_LOG_LEVEL ?? 'warn', destination: process.stderr });
-  const commandSource = opts.redis ?? (keyPattern ? opts.target : undefined);
-  const table = keyPattern && commandSource ? await readCommandTable(commandSource, commandSource.startsWith('rediss:') ? tls : undefined, commandSource === opts.target ? targetPassword : undefined) : undefined;
-  let output: ReplayOutput;
-  let description: string;
-  if (opts.target !== undefined) {
-    if (tls && target?.tls !== true) throw new TandemError('USAGE', '--tls-* options are for a rediss:// --target');
-    const t = await RedisTarget.open({
-      seeds: target!.seeds,
-      username: target!.username,
-      password: targetPassword ?? target!.password,
-      tls: target!.tls ? (tls ?? {}) : undefined,
-      db: target!.db,
-      resume: opts.resume === true,
-      maxCommandsPerTransaction: opts.maxCommandsPerTransaction,
-      maxTransactionBytes: 16 * 1024 * 1024,
-      log,
-    });
-    output = t;
-    description = t.description;
-  } else if (opts.out !== undefined) {
-    output = new FileOutput(opts.out, opts.format, opts.markers === true);
-    description = `${opts.format} file ${opts.out}`;
-  } else {
-    output = new DryRunOutput();
-    description = 'dry run';
-  }
+  // The command table comes from --redis, else from a Redis --target when --key needs keys.
+  const commandSource = opts.redis ?? (keyPattern ? targetUrl : undefined);
+  const table = keyPattern && commandSource ? await readCommandTable(commandSource, commandSource.startsWith('rediss:') ? tls : undefined, commandSource === targetUrl ? targetPassword(opts) : undefined) : undefined;
+  const { target: output, description, appliesNothing } = await kind.open(opts, { tls, log });
 
   // 3. Read, select, write.
   const window = timeWindow(opts.from, opts.to);
@@ -166,7 +121,7 @@ async function runReplay(opts: ReplayOptions): Promise<void> {
     keysOf: keyExtractor(table),
     maxRestoreBytes: 512 * 1024 * 1024,
   });
-  const summary = new ReplaySummary(topic, description, opts.dryRun === true, ranges);
+  const summary = new ReplaySummary(topic, description, appliesNothing, ranges);
   const total = ranges.reduce((n, r) => n + ((r.to ?? r.from) - r.from), 0n);
   const mode = opts.progress === 'auto' ? (process.stderr.isTTY ? 'bar' : 'log') : opts.progress;
   const progress = new Progress(total, process.stderr, { mode });

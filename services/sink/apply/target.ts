@@ -13,14 +13,15 @@ import { Writer } from './writer';
 /**
  * Where events are written when they are not the sink's own live apply:
  * `tandem replay`'s Redis target (RedisTarget, below: the sink's Writer, with
- * its markers), its file and its dry run (cli/replay/outputs.ts). Each takes
+ * its markers), its file and its dry run (cli/replay/targets/). Each takes
  * the selected events of one partition batch, in offset order, and says how
  * many it applied and which the target refused.
  *
  * The sink drives the Writer itself (batch-processor.ts): its apply adds
  * what a replay has no use for (the marker guard, WAIT for replicas,
- * rewinds, conflict detection). A new target is one file implementing
- * Target, and its option in cli/commands/replay.ts.
+ * rewinds, conflict detection). A new target is one file of
+ * cli/replay/targets/ implementing Target and exporting its TargetKind
+ * (cli/replay/target-kind.ts: its options, how it is chosen and opened).
  */
 export interface TargetItem {
   partition: number;

@@ -145,7 +145,7 @@ describe('tandem replay', () => {
     expect(bad.stderr).toMatch(/--from.*sometime/);
     const none = await runCli(['replay', '--dc', A, '--from', 'earliest', '--brokers', brokers()]);
     expect(none.status).toBe(2);
-    expect(none.stderr.trim()).toBe('tandem: give exactly one of --target URL, --out FILE or --dry-run');
+    expect(none.stderr.trim()).toBe('tandem: give exactly one of --dry-run, --out FILE or --target URL');
     const down = await runCli(['replay', '--dc', A, '--from', 'earliest', '--dry-run', '--brokers', '127.0.0.1:1']);
     expect(down.status).toBe(1);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,25 +1,12 @@
+import { Option, type Command } from 'commander';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { TandemError } from '../../shared/errors';
-import { formatMarkerValue, markerKey } from '../../shared/marker';
-import { encodeCommand } from '../../shared/resp';
-import type { Target, WriteResult } from '../../sink/apply/target';
-import { argJson } from '../audit/render';
-import type { ReplayItem } from './select';
-
-/**
- * `tandem replay`'s outputs other than a Redis target (sink/apply/target.ts
- * RedisTarget): each a Target, taking the selected items of one partition
- * batch, in offset order, and saying how many it applied.
- */
-export type ReplayOutput = Target;
-
-/** --dry-run: applies nothing, counts what would be applied. */
-export class DryRunOutput implements Target {
-  async write(items: ReplayItem[]): Promise<WriteResult> {
-    return { applied: items.length, rejected: [] };
-  }
-  async close(): Promise<void> {}
-}
+import { TandemError } from '../../../shared/errors';
+import { formatMarkerValue, markerKey } from '../../../shared/marker';
+import { encodeCommand } from '../../../shared/resp';
+import type { Target, WriteResult } from '../../../sink/apply/target';
+import { argJson } from '../../audit/render';
+import type { ReplayItem } from '../select';
+import type { TargetKind } from '../target-kind';
 
 /**
  * --out FILE. `resp`: the commands as RESP arrays, for `redis-cli --pipe`
@@ -80,3 +67,27 @@ export function jsonLine(item: ReplayItem): unknown {
     commands: item.commands.map((argv) => argv.map((a) => argJson(a))),
   };
 }
+
+interface FileOptions {
+  out?: string;
+  format: 'resp' | 'jsonl';
+  markers?: boolean;
+}
+
+export const target: TargetKind = {
+  choice: '--out FILE',
+  addOptions: (cmd: Command) =>
+    cmd
+      .option('--out <file>', 'write the commands to FILE ("-" for stdout) instead of applying them')
+      .addOption(new Option('--format <format>', 'format of --out: resp (for redis-cli --pipe) or jsonl').choices(['resp', 'jsonl']).default('resp'))
+      .option('--markers', 'with --out --format resp: wrap each event in MULTI + the anti-loop marker like the sink does'),
+  chosen: (opts) => (opts as unknown as FileOptions).out !== undefined,
+  check: (opts) => {
+    const o = opts as unknown as FileOptions;
+    if (o.markers && (o.out === undefined || o.format !== 'resp')) throw new TandemError('USAGE', '--markers needs --out with --format resp');
+  },
+  open: async (opts) => {
+    const o = opts as unknown as FileOptions;
+    return { target: new FileOutput(o.out!, o.format, o.markers === true), description: `${o.format} file ${o.out}`, appliesNothing: false };
+  },
+};
