@@ -144,7 +144,8 @@ export async function main(argv: string[]): Promise<void> {
         [
           '`npm run bench -- kafka-floor` (`bench/kafka-floor.ts`): events handed to a transactional kafkajs producer with the source\'s',
           'settings (a transaction as soon as the previous one committed, one record per partition per transaction) until a',
-          `read_committed kafkajs consumer with the sink's fetch settings receives them; nothing else runs. ${o.partitions} partitions,`,
+          `read_committed kafkajs consumer with the sink's fetch settings receives them, both in the bench's one Node process;\n` +
+            `nothing else runs. ${o.partitions} partitions,`,
           `${o.eventBytes}-byte events over every partition, fetch max wait ${o.fetchMaxWaitMs} ms, ${o.warmupS} s warm-up, ${o.seconds} s measured per rate.`,
           '',
           `Machine: nproc ${machine.nproc}, ${machine.cpu}, RAM ${machine.ramGiB} GiB, node ${machine.node}; commit ${machine.commit}; 1-minute load average ${machine.loadAvg1m} at the start; ${new Date().toISOString().slice(0, 10)}.`,
