@@ -7,7 +7,6 @@ import type { Logger } from '../shared/logger';
 import { POLICIES, Retrier, sleep } from '../shared/retry';
 import type { EventBuilder } from './commands/event-builder';
 import type { OncePerClusterFilter } from './commands/once-per-cluster';
-import { itemFromReplicationEvent } from './commands/link-items';
 import type { LinkContext } from './commands/stream-items';
 import { matchCheckpoint, parseReplIds, type CheckpointRecord } from '../shared/checkpoint';
 import { isReservedKey } from '../shared/marker';
@@ -437,7 +436,7 @@ export class LinkRunner implements GuardedLink {
     let rest = deletions?.rest ?? commands;
     if (this.ownSlots !== undefined && rest.some((c) => isDeletion(c.argv))) rest = await this.withoutMigrationDeletions(rest, this.ownSlots);
     if (deletions === undefined && rest === ev.commands) {
-      await this.publish(this.o.builder.build(itemFromReplicationEvent(ev), link), ev.checkpoint);
+      await this.publish(this.o.builder.build(ev, link), ev.checkpoint);
       return;
     }
     // Each server deletion becomes an event of its own kind, ahead of what
@@ -448,12 +447,12 @@ export class LinkRunner implements GuardedLink {
     for (const d of deletions?.found ?? []) {
       // An evicted marker is this DC's bookkeeping, not data: nothing for the peers.
       if (isReservedKey(d.command.argv[1])) continue;
-      const item = { type: 'command' as const, db: d.command.db, argv: d.command.argv, offset: ev.checkpoint.offset };
+      const item: ReplicationEvent = { type: 'command', db: d.command.db, commands: [d.command], checkpoint: ev.checkpoint };
       for (const e of this.o.builder.build(item, link)) events.push({ ...e, kind: d.kind, origin: this.o.dc });
     }
     if (rest.length > 0) {
       const remaining: ReplicationEvent = { ...ev, db: rest[0].db, commands: rest };
-      events.push(...this.o.builder.build(itemFromReplicationEvent(remaining), link));
+      events.push(...this.o.builder.build(remaining, link));
     }
     events.forEach((e, i) => (e.seq = i)); // (replId, replOffset, seq) names an event
     await this.publish(events, ev.checkpoint);

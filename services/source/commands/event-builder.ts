@@ -1,5 +1,6 @@
 /**
- * Turns what a replica link yields (stream-items.ts) into ChangeEvents. Pure:
+ * Turns what a replica link yields (stream-items.ts: the link's
+ * ReplicationEvents and the RDB's keys) into ChangeEvents. Pure:
  * no sockets, no Kafka. Rules (docs/events.md "Building events"):
  *
  * - A keyed command is one `command` event in the slot of its keys. A command
@@ -30,10 +31,14 @@ import { isReservedKey, parseMarkerKey, type MarkerKey } from '../../shared/mark
 import { keySlot } from '../../shared/slot';
 import type { CommandTable } from '../../commands/command-table';
 import { argIs } from '../../commands/native-getkeys';
-import { effectiveAction, isTransactionFrame, policyFor, type PolicyOptions } from './policy';
+import type { ReplicatedCommand, ReplicationEvent } from '../replication/types';
+import { effectiveAction, policyFor, type PolicyOptions } from './policy';
 import type { SlotVectors } from './slot-vectors';
 import { dedupeKeyOf, snapshotEvent, type EventStamp } from './snapshot-events';
-import type { CommandItem, LinkContext, StreamItem, TransactionItem } from './stream-items';
+import type { LinkContext, StreamItem } from './stream-items';
+
+/** A command and the db it runs in: what the builder reads of a ReplicatedCommand. */
+type StreamCommand = Pick<ReplicatedCommand, 'argv' | 'db'>;
 
 export type BuilderWarningCode = 'cross-slot-transaction' | 'reserved-key-write' | 'unknown-command' | 'keyless-command';
 
@@ -79,7 +84,6 @@ const REPLACE = Buffer.from('REPLACE');
 
 type Classified =
   | { type: 'skip' }
-  | { type: 'select'; db: number }
   | { type: 'control'; slot: number; flags: string[]; dedupeKey: string | null }
   | { type: 'keyed'; slot: number; reserved: boolean };
 
@@ -121,19 +125,19 @@ export class EventBuilder {
   }
 
   build(item: StreamItem, link: LinkContext): ChangeEvent[] {
-    const stamp: EventStamp = { source: this.opts.localDc, link, offset: item.offset, capturedAt: this.now() };
+    const fromStream = item.type === 'command' || item.type === 'transaction';
+    const offset = 'checkpoint' in item ? item.checkpoint.offset : item.offset;
+    const stamp: EventStamp = { source: this.opts.localDc, link, offset, capturedAt: this.now() };
     const vectors = this.opts.vectors;
-    if (vectors !== undefined && (item.type === 'command' || item.type === 'transaction')) {
+    if (vectors !== undefined && fromStream) {
       if (vectors.needsPrime(link.nodeId)) this.opts.onPrimeNeeded?.(link.nodeId);
-      vectors.advance(link.nodeId, item.offset);
+      vectors.advance(link.nodeId, offset);
     }
     let events: ChangeEvent[];
     switch (item.type) {
       case 'command':
-        events = this.fromCommand(item, stamp);
-        break;
       case 'transaction':
-        events = this.fromTransaction(item, stamp);
+        events = this.fromStream(item, stamp);
         break;
       case 'snapshot':
         events = [snapshotEvent(item, stamp)];
@@ -141,7 +145,7 @@ export class EventBuilder {
       case 'snapshot-function':
         // Every master's RDB holds the same libraries: once per cluster, like
         // FUNCTION LOAD itself; REPLACE because the target may have it already.
-        events = this.fromCommands([[FUNCTION, LOAD, REPLACE, item.code]], 0, this.opts.localDc, stamp, 0);
+        events = this.fromCommands([{ argv: [FUNCTION, LOAD, REPLACE, item.code], db: 0 }], this.opts.localDc, stamp, 0);
         break;
     }
     for (const e of events) {
@@ -159,42 +163,26 @@ export class EventBuilder {
     return events;
   }
 
-  private fromCommand(item: CommandItem, stamp: EventStamp): ChangeEvent[] {
-    if (isTransactionFrame(item.argv)) {
-      throw new TandemError('INTERNAL', 'MULTI/EXEC reached the event builder as a lone command: the link must group transactions');
-    }
-    const marker = markerOf(item.argv);
-    if (marker !== undefined) return [markerEvent(item.argv, item.db, marker, stamp, 0)];
-    return this.fromCommands([item.argv], item.db, this.opts.localDc, stamp, 0);
-  }
-
-  private fromTransaction(item: TransactionItem, stamp: EventStamp): ChangeEvent[] {
-    const commands = item.commands.filter((argv) => !isTransactionFrame(argv));
-    // The first write decides the origin; SELECTs before it only move the db.
-    let db = item.db;
-    let i = 0;
-    for (; i < commands.length; i++) {
-      const selected = selectedDb(commands[i]);
-      if (selected === undefined) break;
-      db = selected;
-    }
-    const marker = i < commands.length ? markerOf(commands[i]) : undefined;
-    if (marker === undefined) return this.fromCommands(commands.slice(i), db, this.opts.localDc, stamp, 0);
-    const events = [markerEvent(commands[i], db, marker, stamp, 0)];
-    return events.concat(this.fromCommands(commands.slice(i + 1), db, marker.origin, stamp, 1));
+  /**
+   * A command or a MULTI … EXEC group of the stream. Its first write decides
+   * the origin: a marker SET means a sink applied the group (DESIGN §3).
+   */
+  private fromStream(item: ReplicationEvent, stamp: EventStamp): ChangeEvent[] {
+    const [first, ...rest] = item.commands;
+    const marker = markerOf(first.argv);
+    if (marker === undefined) return this.fromCommands(item.commands, this.opts.localDc, stamp, 0);
+    const events = [markerEvent(first.argv, first.db, marker, stamp, 0)];
+    return rest.length === 0 ? events : events.concat(this.fromCommands(rest, marker.origin, stamp, 1));
   }
 
   /** Groups commands by (db, slot) in order of first appearance; keyless ones become control units. */
-  private fromCommands(commands: Buffer[][], startDb: number, origin: string, stamp: EventStamp, seq0: number): ChangeEvent[] {
+  private fromCommands(commands: readonly StreamCommand[], origin: string, stamp: EventStamp, seq0: number): ChangeEvent[] {
     const units: Unit[] = [];
     const groups = new Map<string, Unit>();
-    let db = startDb;
-    for (const argv of commands) {
+    for (const { argv, db } of commands) {
       const c = this.classify(argv);
       if (c.type === 'skip') continue;
-      if (c.type === 'select') {
-        db = c.db;
-      } else if (c.type === 'control') {
+      if (c.type === 'control') {
         units.push({ kind: 'control', db, slot: c.slot, commands: [argv], flags: new Set(c.flags), dedupeKey: c.dedupeKey });
       } else {
         const id = `${db}:${c.slot}`;
@@ -211,7 +199,7 @@ export class EventBuilder {
     if (groups.size > 1) {
       this.counters.crossSlotSplits++;
       for (const g of groups.values()) g.flags.add(EVENT_FLAGS.crossSlotSplit);
-      this.warn('cross-slot-transaction', commands[0] ?? [], `transaction spans ${groups.size} slots/dbs (${[...groups.keys()].join(', ')}); split into one event each`);
+      this.warn('cross-slot-transaction', commands[0]?.argv ?? [], `transaction spans ${groups.size} slots/dbs (${[...groups.keys()].join(', ')}); split into one event each`);
     }
     return units.map((u, n) => {
       const kind: EventKind = u.kind === 'control' ? 'control' : u.commands.length > 1 ? 'transaction' : 'command';
@@ -232,9 +220,10 @@ export class EventBuilder {
           this.counters.neverReplicated++;
           return { type: 'skip' };
         case 'group':
-          return { type: 'skip' };
         case 'track':
-          return { type: 'select', db: selectedDb(argv) ?? 0 };
+          // MULTI/EXEC and SELECT: the link's CommandStream grouped the
+          // transaction and gave each command the db SELECT chose.
+          return { type: 'skip' };
         case 'dropped':
           this.counters.publishDropped++;
           return { type: 'skip' };
@@ -307,13 +296,6 @@ function markerEvent(argv: Buffer[], db: number, marker: MarkerKey, stamp: Event
     replId: stamp.link.replId, replOffset: stamp.offset, nodeId: stamp.link.nodeId, capturedAt: stamp.capturedAt,
     seq, flags: [], dedupeKey: null,
   };
-}
-
-function selectedDb(argv: Buffer[]): number | undefined {
-  if (argv.length !== 2 || !argIs(argv[0], 'select')) return undefined;
-  const db = Number(argv[1].toString('latin1'));
-  if (!Number.isInteger(db) || db < 0) throw new TandemError('RESP_PROTOCOL', `bad SELECT ${argv[1].toString('latin1')} in the stream`);
-  return db;
 }
 
 function commandName(argv: Buffer[]): string {

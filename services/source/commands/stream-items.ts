@@ -1,26 +1,13 @@
+import type { ReplicationEvent } from '../replication/types';
+
 /**
  * What a replica link hands to the event builder: the master's stream after
- * the RDB, already split into commands and MULTI…EXEC groups with the db
- * tracked, and the RDB's keys. Offsets are replication offsets just after the
- * item's last byte, i.e. what the checkpoint stores once the item is published.
+ * the RDB as ReplicationEvents (replication/types.ts: one command or one
+ * MULTI…EXEC group, each command with its db, offsets at the event's end),
+ * and the RDB's keys and functions. Offsets are replication offsets just
+ * after the item's last byte, i.e. what the checkpoint stores once the item
+ * is published.
  */
-export interface CommandItem {
-  type: 'command';
-  db: number;
-  argv: Buffer[];
-  offset: number;
-}
-
-export interface TransactionItem {
-  type: 'transaction';
-  /** db at MULTI; a SELECT inside the group is honoured */
-  db: number;
-  /** the commands between MULTI and EXEC (the frames themselves are tolerated and stripped) */
-  commands: Buffer[][];
-  /** offset just after EXEC */
-  offset: number;
-}
-
 /** One key of the RDB, as its RESTORE payload (DESIGN §2 "RDB"). */
 export interface SnapshotItem {
   type: 'snapshot';
@@ -45,7 +32,7 @@ export interface SnapshotFunctionItem {
   offset: number;
 }
 
-export type StreamItem = CommandItem | TransactionItem | SnapshotItem | SnapshotFunctionItem;
+export type StreamItem = ReplicationEvent | SnapshotItem | SnapshotFunctionItem;
 
 /** Where the items come from; changes on +FULLRESYNC, +CONTINUE <newid> and failover. */
 export interface LinkContext {

@@ -19,10 +19,15 @@ import { TandemError } from '../../shared/errors';
 import { commandNameIs, type ParsedCommand } from '../resp/command-parser';
 import type { ReplicatedCommand, ReplicationCheckpoint, ReplicationEvent } from './types';
 
-export type StreamStep =
-  | { type: 'event'; event: ReplicationEvent; checkpoint: Required<ReplicationCheckpoint> }
-  /** A non-data command outside MULTI. `getack`: the master asked for an ACK now. */
-  | { type: 'control'; checkpoint: Required<ReplicationCheckpoint>; getack: boolean };
+/** A non-data command outside MULTI. `getack`: the master asked for an ACK now. */
+export interface ControlStep {
+  type: 'control';
+  checkpoint: Required<ReplicationCheckpoint>;
+  getack: boolean;
+}
+
+/** What one command completes: a data event (the stream's one item type) or a control step. */
+export type StreamStep = ReplicationEvent | ControlStep;
 
 export class CommandStream {
   private dbValue: number;
@@ -83,9 +88,8 @@ export class CommandStream {
     return { type: 'control', checkpoint: this.checkpoint(cmd), getack };
   }
 
-  private event(kind: ReplicationEvent['kind'], commands: ReplicatedCommand[], last: ParsedCommand): StreamStep {
-    const checkpoint = this.checkpoint(last);
-    return { type: 'event', checkpoint, event: { kind, db: commands[0].db, commands, checkpoint } };
+  private event(type: ReplicationEvent['type'], commands: ReplicatedCommand[], last: ParsedCommand): ReplicationEvent {
+    return { type, db: commands[0].db, commands, checkpoint: this.checkpoint(last) };
   }
 }
 

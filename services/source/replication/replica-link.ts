@@ -310,9 +310,9 @@ export class ReplicaLink extends EventEmitter {
         if (this.stopping) return;
         const step = grouper.accept(command);
         if (step === null) continue;
-        if (step.type === 'event') {
+        if (step.type !== 'control') {
           try {
-            const pending = sink.onEvent(step.event);
+            const pending = sink.onEvent(step);
             if (pending) await pending;
           } catch (err) {
             throw TandemError.wrap('INTERNAL', `command sink rejected the event ending at offset ${step.checkpoint.offset}`, err);

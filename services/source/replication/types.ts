@@ -48,12 +48,14 @@ export interface ReplicatedCommand {
 }
 
 /**
- * A data event: one command outside MULTI, or one MULTI … EXEC transaction.
- * PING, REPLCONF, SELECT, MULTI and EXEC are never in `commands`; their bytes
- * are still counted in the offsets.
+ * A data event: one command outside MULTI, or one MULTI … EXEC transaction,
+ * the one item of the stream from the link to the event builder
+ * (commands/stream-items.ts). PING, REPLCONF, SELECT, MULTI and EXEC are never
+ * in `commands`; their bytes are still counted in the offsets, and each
+ * command carries the db the last SELECT before it chose.
  */
 export interface ReplicationEvent {
-  kind: 'command' | 'transaction';
+  type: 'command' | 'transaction';
   /** db of the first command (a transaction normally stays in one db; cluster mode only has db 0). */
   db: number;
   commands: ReplicatedCommand[];

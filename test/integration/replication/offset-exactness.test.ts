@@ -89,7 +89,7 @@ describe('replication offset exactness', () => {
     expect(cmds.some((c) => c.db === 5 && c.argv[1] === 'five')).toBe(true);
     expect(cmds.some((c) => c.db === 2 && c.argv[1] === 'in-db-2')).toBe(true);
     expect(cmds.some((c) => ['del', 'unlink'].includes(c.argv[0].toLowerCase()) && c.argv[1].startsWith('short:'))).toBe(true);
-    expect(sink.events.some((e) => e.kind === 'transaction' && e.commands.length === 3)).toBe(true);
+    expect(sink.events.some((e) => e.type === 'transaction' && e.commands.length === 3)).toBe(true);
     // Checkpoints are never inside a transaction: each event's checkpoint is its last command's offset.
     for (const e of sink.events) expect(e.checkpoint.offset).toBeGreaterThanOrEqual(e.commands[e.commands.length - 1].offsetAfter);
 

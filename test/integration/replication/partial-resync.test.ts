@@ -73,7 +73,7 @@ describe('partial resync (+CONTINUE)', () => {
     const seen = [...sequence(first.sink), ...sequence(second.sink)];
     expect(seen).toEqual(Array.from({ length: next }, (_, i) => i));
     // Every transaction arrived whole: RPUSH and INCR together.
-    for (const e of second.sink.events) expect(e.kind === 'transaction' && e.commands.length === 2).toBe(true);
+    for (const e of second.sink.events) expect(e.type === 'transaction' && e.commands.length === 2).toBe(true);
     await second.link.stop();
     await run2.done;
   });

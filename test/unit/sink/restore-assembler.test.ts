@@ -66,7 +66,9 @@ function brokenAfterChunk(events: ChangeEvent[], key: string, n: number): Change
 
 /** A command of the link's stream after the RDB, in `key`'s slot. */
 function streamCommand(nodeId: string, ...argv: string[]): ChangeEvent {
-  const [e] = builder().build({ type: 'command', db: 0, argv: argvOf(...argv), offset: 500 }, { nodeId, replId: 'r'.repeat(40) });
+  const replId = 'r'.repeat(40);
+  const command = { argv: argvOf(...argv), db: 0, offsetAfter: 500 };
+  const [e] = builder().build({ type: 'command', db: 0, commands: [command], checkpoint: { replid: replId, offset: 500, db: 0 } }, { nodeId, replId });
   return decodeChangeRecord(encodeChangeRecord([e]))[0];
 }
 

@@ -5,8 +5,12 @@ import { markerKey } from '../../../../services/shared/marker';
 import { keySlot } from '../../../../services/shared/slot';
 import { CommandTable } from '../../../../services/commands/command-table';
 import { EventBuilder, type BuilderWarning, type EventBuilderOptions } from '../../../../services/source/commands/event-builder';
-import { itemFromRdbFunction, itemFromRdbKey, itemFromReplicationEvent } from '../../../../services/source/commands/link-items';
+import { itemFromRdbFunction, itemFromRdbKey } from '../../../../services/source/commands/link-items';
 import type { StreamItem } from '../../../../services/source/commands/stream-items';
+import { CommandStream } from '../../../../services/source/replication/command-stream';
+import type { ReplicationEvent } from '../../../../services/source/replication/types';
+import { CommandParser } from '../../../../services/source/resp/command-parser';
+import { encodeCommand } from '../../../../services/shared/resp';
 import { argvOf, loadCommandFixture } from '../../commands/command-fixture';
 
 const table = CommandTable.fromCommandReply(loadCommandFixture().command);
@@ -19,8 +23,28 @@ function setup(opts: Partial<EventBuilderOptions> = {}): { builder: EventBuilder
   return { builder, warnings };
 }
 
-const cmd = (...argv: string[]): StreamItem => ({ type: 'command', db: 0, argv: argvOf(...argv), offset: 100 });
-const tx = (...commands: string[][]): StreamItem => ({ type: 'transaction', db: 0, commands: commands.map((c) => argvOf(...c)), offset: 200 });
+/**
+ * The link's items for these commands, made as the link makes them: their
+ * RESP through the CommandParser and the CommandStream (MULTI … EXEC around
+ * them when `transaction`), the last one's checkpoint moved to `offset`.
+ */
+function streamEvents(offset: number, commands: string[][], transaction: boolean): ReplicationEvent[] {
+  const frame = (argv: string[]) => encodeCommand(argvOf(...argv));
+  const bytes = Buffer.concat([...(transaction ? [frame(['MULTI'])] : []), ...commands.map(frame), ...(transaction ? [frame(['EXEC'])] : [])]);
+  const stream = new CommandStream(link.replId);
+  const events = new CommandParser(0).feed(bytes).flatMap((c) => {
+    const step = stream.accept(c);
+    return step === null || step.type === 'control' ? [] : [step];
+  });
+  return events.map((e, i) => (i < events.length - 1 ? e : { ...e, checkpoint: { ...e.checkpoint, offset } }));
+}
+function streamItem(offset: number, commands: string[][], transaction: boolean): StreamItem {
+  const [event, ...more] = streamEvents(offset, commands, transaction);
+  if (event === undefined || more.length > 0) throw new Error(`the stream made ${more.length + (event ? 1 : 0)} events of ${JSON.stringify(commands)}`);
+  return event;
+}
+const cmd = (...argv: string[]): StreamItem => streamItem(100, [argv], false);
+const tx = (...commands: string[][]): StreamItem => streamItem(200, commands, true);
 const text = (e: ChangeEvent): string[][] => e.commands.map((argv) => argv.map(String));
 
 describe('keyed commands', () => {
@@ -57,9 +81,9 @@ describe('keyed commands', () => {
 });
 
 describe('MULTI … EXEC', () => {
-  it('groups a transaction into one event, frames stripped', () => {
+  it('groups a transaction into one event', () => {
     const { builder } = setup();
-    const events = builder.build(tx(['MULTI'], ['SET', '{u}a', '1'], ['INCR', '{u}b'], ['EXEC']), link);
+    const events = builder.build(tx(['SET', '{u}a', '1'], ['INCR', '{u}b']), link);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'transaction', origin: 'b', slot: keySlot('u'), replOffset: 200, seq: 0 });
     expect(text(events[0])).toEqual([['SET', '{u}a', '1'], ['INCR', '{u}b']]);
@@ -90,7 +114,7 @@ describe('origin tagging (anti-loop)', () => {
 
   it('a transaction whose first write is a marker SET: marker event + the rest tagged with its origin', () => {
     const { builder } = setup();
-    const events = builder.build(tx(['MULTI'], ['SET', marker, '3:1041'], ['SET', '{u}k', 'v'], ['INCR', '{u}n'], ['EXEC']), link);
+    const events = builder.build(tx(['SET', marker, '3:1041'], ['SET', '{u}k', 'v'], ['INCR', '{u}n']), link);
     expect(events.map((e) => [e.kind, e.origin, e.source, e.slot, e.seq])).toEqual([
       ['marker', 'a', 'b', slot, 0],
       ['transaction', 'a', 'b', slot, 1],
@@ -132,10 +156,10 @@ describe('origin tagging (anti-loop)', () => {
 });
 
 describe('keyless commands follow the policy table', () => {
-  it('PING, REPLCONF and SELECT never become events', () => {
-    const { builder } = setup();
-    for (const argv of [['PING'], ['REPLCONF', 'GETACK', '*'], ['SELECT', '1']]) expect(builder.build(cmd(...argv), link)).toEqual([]);
-    expect(builder.counters.neverReplicated).toBe(2);
+  it('PING, REPLCONF and SELECT never become events (the stream keeps them out, inside MULTI too)', () => {
+    for (const argv of [['PING'], ['REPLCONF', 'GETACK', '*'], ['SELECT', '1']]) expect(streamEvents(100, [argv], false)).toEqual([]);
+    const [inside] = streamEvents(100, [['PING'], ['SET', 'k', '1'], ['SELECT', '1']], true);
+    expect(inside.commands.map((c) => c.argv.map(String))).toEqual([['SET', 'k', '1']]);
   });
 
   it('FLUSHALL / FLUSHDB / SWAPDB: control events flagged audit-only, slot -1', () => {
@@ -186,10 +210,6 @@ describe('keyless commands follow the policy table', () => {
     const events = builder.build(tx(['SET', 'k', '1'], ['FLUSHALL'], ['PING'], ['SET', 'k', '2']), link);
     expect(events.map((e) => [e.kind, e.seq, e.commands.length])).toEqual([['transaction', 0, 2], ['control', 1, 1]]);
   });
-
-  it('refuses a lone MULTI: the link must group transactions', () => {
-    expect(() => setup().builder.build(cmd('MULTI'), link)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
-  });
 });
 
 describe('snapshot events', () => {
@@ -232,11 +252,11 @@ describe('built events survive the wire', () => {
 describe('items from the link and the RDB parser', () => {
   const checkpoint = { replid: 'r', offset: 900, db: 0 };
 
-  it('a link transaction that changes db part way gets its SELECT back', () => {
-    const item = itemFromReplicationEvent({
-      kind: 'transaction', db: 0, checkpoint,
+  it('a link transaction that changes db part way is one event per db', () => {
+    const item: ReplicationEvent = {
+      type: 'transaction', db: 0, checkpoint,
       commands: [{ argv: argvOf('SET', 'k', '1'), db: 0, offsetAfter: 10 }, { argv: argvOf('SET', 'k', '2'), db: 2, offsetAfter: 20 }],
-    });
+    };
     const events = setup().builder.build(item, link);
     expect(events.map((e) => [e.db, e.replOffset, e.flags])).toEqual([[0, 900, ['cross-slot-split']], [2, 900, ['cross-slot-split']]]);
   });
@@ -255,8 +275,7 @@ describe('items from the link and the RDB parser', () => {
 describe('stamps: the slot\'s version vector on local events (docs/events.md "Stamps")', () => {
   const slot = keySlot('{u}');
   const other = keySlot('{v}');
-  const item = (offset: number, ...commands: string[][]): StreamItem =>
-    commands.length === 1 ? { type: 'command', db: 0, argv: argvOf(...commands[0]), offset } : { type: 'transaction', db: 0, commands: commands.map((c) => argvOf(...c)), offset };
+  const item = (offset: number, ...commands: string[][]): StreamItem => streamItem(offset, commands, commands.length > 1);
   const prime = (offset: number, markers: [number, string, string][] = []): VectorPrime => {
     const m = new Map<number, Map<string, string>>();
     for (const [s, peer, v] of markers) m.set(s, (m.get(s) ?? new Map<string, string>()).set(peer, v));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CommandParser } from '../../../../services/source/resp/command-parser';
 import { encodeCommand } from '../../../../services/shared/resp';
 import { CommandStream, type StreamStep } from '../../../../services/source/replication/command-stream';
+import type { ReplicationEvent } from '../../../../services/source/replication/types';
 
 const bytes = readFileSync(join(__dirname, '../../../fixtures/resp/stream-small.bin'));
 const REPLID = 'a'.repeat(40);
@@ -14,10 +15,10 @@ function steps(input: Buffer, db = 0): StreamStep[] {
 
 describe('CommandStream on a captured Redis 7.0 stream', () => {
   const all = steps(bytes);
-  const events = all.flatMap((s) => (s.type === 'event' ? [s.event] : []));
+  const events = all.filter((s): s is ReplicationEvent => s.type !== 'control');
 
   it('groups MULTI … EXEC (and EVAL effects) into one transaction event', () => {
-    const txs = events.filter((e) => e.kind === 'transaction');
+    const txs = events.filter((e) => e.type === 'transaction');
     expect(txs.map((e) => e.commands.map((c) => c.argv[0].toString()))).toEqual([['INCR', 'LPUSH'], ['set', 'incr']]);
   });
 
@@ -51,9 +52,9 @@ describe('CommandStream on a captured Redis 7.0 stream', () => {
     const input = Buffer.concat([multi, encodeCommand(['SET', 'a', '1']), encodeCommand(['PING']), encodeCommand(['SELECT', '2']), encodeCommand(['SET', 'b', '2']), encodeCommand(['EXEC'])]);
     const out = steps(input);
     expect(out).toHaveLength(1);
-    expect(out[0].type).toBe('event');
+    expect(out[0].type).toBe('transaction');
     expect(out[0].checkpoint).toEqual({ replid: REPLID, offset: input.length, db: 2 });
-    if (out[0].type === 'event') expect(out[0].event.commands.map((c) => c.db)).toEqual([0, 2]);
+    if (out[0].type !== 'control') expect(out[0].commands.map((c) => c.db)).toEqual([0, 2]);
   });
 
   it('turns an empty transaction into a checkpoint, not an event', () => {
@@ -63,7 +64,7 @@ describe('CommandStream on a captured Redis 7.0 stream', () => {
 
   it('starts from the db of a resumed checkpoint', () => {
     const [step] = steps(encodeCommand(['SET', 'a', '1']), 7);
-    expect(step.type === 'event' && step.event.db).toBe(7);
+    expect(step.type === 'command' && step.db).toBe(7);
   });
 
   it('refuses EXEC without MULTI and nested MULTI as RESP_PROTOCOL', () => {
