@@ -2,13 +2,13 @@ import { EVENT_FLAGS, type ChangeEvent } from '../shared/change-event';
 import { decodeChangeRecord, readRecordHeaders } from '../shared/change-record';
 import { errorMessage } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import type { ApplyHook } from './apply/apply-hook';
 import type { ApplyItem, ItemOutcome, SourceRecord } from './apply/apply-item';
 import type { ControlApplier } from './apply/control-applier';
 import type { RestoreAssembler } from './apply/restore-assembler';
 import { planLanes } from './apply/slot-batcher';
 import { TargetBehindError } from './apply/marker-guard';
 import { ApplyLedger, type Writer } from './apply/writer';
-import type { ConflictDetector } from './conflicts/conflict-detector';
 import type { SinkSection } from './config';
 import { filterRecord, topicDcOf, type FilterContext } from './filter';
 import type { PartitionBatch } from './kafka/consumer';
@@ -28,7 +28,8 @@ import { judge, type StageContext } from './stages';
  *    applied; keyed events collect into slot runs;
  * 3. a keyless (control) event is a barrier: the runs before it are applied
  *    first, then it, so its order against keyed writes of the partition holds;
- *    conflict detection is told of every peer write before its MULTI (flush);
+ *    the hooks (apply/apply-hook.ts: conflict detection) see every run of
+ *    slot runs before and after it is applied (flush);
  * 4. the writes are made durable: WAIT for the target's replicas on every
  *    master the batch wrote to (sink.waitReplicas), so that no offset is
  *    committed past a write a failover of the target could still lose;
@@ -50,8 +51,8 @@ export interface BatchProcessorOptions {
   assemblers: Map<string, RestoreAssembler>;
   metrics: SinkMetrics;
   log: Logger;
-  /** sink.conflicts: report or lww: told of every peer write before its MULTI, and of those not applied after */
-  detector?: ConflictDetector;
+  /** steps around each apply (apply/apply-hook.ts): sink.conflicts' detection */
+  hooks?: readonly ApplyHook[];
   /** a batch was processed up to `lastOffset` (sink.conflicts: lww waits for it after a restart) */
   onProcessed?: (topic: string, partition: number, lastOffset: bigint) => void;
 }
@@ -140,9 +141,10 @@ export class BatchProcessor {
     o.metrics.lag.set({ topic: b.topic, partition: String(b.partition) }, Number(b.highWatermark > next ? b.highWatermark - next : 0n));
     o.onProcessed?.(b.topic, b.partition, b.lastOffset);
     let hold = assembler?.holdBack(b.partition);
-    // lww: nothing is committed past a peer write not judged (or not repaired) yet: a restart judges it again.
-    const judging = o.sink.conflicts === 'lww' ? o.detector?.holdBack(ctx.topicDc, b.partition) : undefined;
-    if (judging !== undefined && (hold === undefined || judging < hold)) hold = judging;
+    for (const hook of o.hooks ?? []) {
+      const held = hook.holdBack(ctx.topicDc, b.partition);
+      if (held !== undefined && (hold === undefined || held < hold)) hold = held;
+    }
     return hold !== undefined && hold < next ? hold : next;
   }
 
@@ -150,24 +152,22 @@ export class BatchProcessor {
     if (items.length === 0) return;
     const lanes = planLanes(items, { maxCommands: this.o.sink.maxCommandsPerTransaction, maxBytes: this.o.sink.maxTransactionBytes });
     this.o.metrics.transactions.inc(lanes.reduce((n, l) => n + l.length, 0));
-    // Before the MULTI: its marker may reach the detector (through the own topic) any time after it is sent.
-    const detector = this.o.detector;
-    if (detector !== undefined) for (const item of items) if (judged(item)) detector.expect(item.event, addressOf(item), item.commands);
+    const hooks = this.o.hooks ?? [];
+    for (const hook of hooks) hook.beforeApply(items);
     // Settled, not all: when one lane finds its slot behind, the other lanes' outcomes (DLQ records) still count.
     const settled = await Promise.allSettled(lanes.map((lane) => this.o.writer.applyLane(lane, ledger)));
     const behind: TargetBehindError[] = [];
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') {
-        if (detector !== undefined) {
-          // lww keeps one skipped as applied (after a restart): the previous run's judgment of it may be lost.
-          const keep = this.o.sink.conflicts === 'lww' ? 'skipped-applied' : 'applied';
-          for (const out of s.value) if (out.status !== 'applied' && out.status !== keep && judged(out.item)) detector.cancel(out.item.event, addressOf(out.item));
-        }
+        for (const hook of hooks) hook.afterApply(s.value);
         this.account(s.value, dlq);
         return;
       }
-      // A failed lane is re-read (a rewind, or after a restart): its events are expected again when re-applied.
-      if (detector !== undefined) for (const run of lanes[i]) for (const item of run.items) if (judged(item)) detector.cancel(item.event, addressOf(item));
+      // A failed lane is re-read (a rewind, or after a restart): its events are applied again later.
+      if (hooks.length > 0) {
+        const failed = lanes[i].flatMap((run) => run.items);
+        for (const hook of hooks) hook.failed(failed);
+      }
       if (s.reason instanceof TargetBehindError) behind.push(s.reason);
     });
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof TargetBehindError));
@@ -262,15 +262,6 @@ export class BatchProcessor {
     this.o.metrics.dlq.inc({ reason });
     dlq.push({ record: item.record, event: { event: item.event, index: item.index }, reason, error, origin: item.event.origin, extraHeaders });
   }
-}
-
-/** Conflict detection judges the client writes of a peer; snapshots carry no stamp, server deletions are not writes. */
-function judged(item: ApplyItem): boolean {
-  return item.event.kind === 'command' || item.event.kind === 'transaction';
-}
-
-function addressOf(item: ApplyItem): { partition: number; offset: bigint; index: number } {
-  return { partition: item.record.partition, offset: item.offset, index: item.index };
 }
 
 function headerText(v: Buffer | string | (Buffer | string)[] | undefined): string | undefined {

@@ -18,6 +18,7 @@ import type { SinkConfig } from './config';
 import { SinkConsumer } from './kafka/consumer';
 import { DlqProducer } from './kafka/dlq';
 import { sinkMetrics, type SinkMetrics } from './metrics';
+import { ConflictHook } from './conflicts/conflict-hook';
 import { CHECK_RESULTS, ConflictDetector, REPAIR_RESULTS, type CheckResult, type LwwOptions } from './conflicts/conflict-detector';
 import { LwwRepairer } from './apply/lww-repairer';
 import { parseMarkerValue } from '../shared/marker';
@@ -129,7 +130,7 @@ export class SinkService {
       assemblers,
       metrics: m,
       log: applyLog,
-      detector,
+      hooks: detector !== undefined && s.conflicts !== 'off' ? [new ConflictHook(detector, s.conflicts)] : [],
       onProcessed: (topic, partition, lastOffset) => this.processed.set(`${topic}/${partition}`, lastOffset),
     });
 
