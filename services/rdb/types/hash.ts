@@ -36,6 +36,9 @@ export interface HashValue {
   fields: HashField[];
 }
 
+// The value of a 'hash' key, in RdbValue (type-codec.ts); `codec` below registers the type itself.
+declare module '../type-codec' { interface RedisTypeValues { hash: HashValue } }
+
 export interface HashField {
   field: Buffer;
   value: Buffer;
@@ -118,13 +121,6 @@ function inspectHash(v: HashValue, rdbVersion: number): unknown {
   const b64 = (b: Buffer): string => b.toString('base64');
   const rows = v.fields.map((f) => (rdbVersion >= 12 ? [b64(f.field), b64(f.value), f.expireAt] : [b64(f.field), b64(f.value)]));
   return rows.sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : (a[0] as string) > (b[0] as string) ? 1 : 0));
-}
-
-// Registers the type: types/index.ts loads every file of this folder.
-declare module '../type-codec' {
-  interface RedisTypeValues {
-    hash: HashValue;
-  }
 }
 
 export const codec: RedisTypeCodec<HashValue> = {

@@ -31,6 +31,9 @@ export interface ListValue {
   items: Buffer[];
 }
 
+// The value of a 'list' key, in RdbValue (type-codec.ts); `codec` below registers the type itself.
+declare module '../type-codec' { interface RedisTypeValues { list: ListValue } }
+
 function* walkList(w: ByteWindow, rdbType: number): Walk {
   if (rdbType === RDB_TYPE_LIST_ZIPLIST) return yield* w.skipString('list ziplist');
   let n = w.tryLen('list length');
@@ -83,13 +86,6 @@ function decodeList(r: BufferReader, rdbType: number): ListValue {
       throw r.corrupt(`type ${rdbType} is not a list type`);
   }
   return { type: 'list', items };
-}
-
-// Registers the type: types/index.ts loads every file of this folder.
-declare module '../type-codec' {
-  interface RedisTypeValues {
-    list: ListValue;
-  }
 }
 
 export const codec: RedisTypeCodec<ListValue> = {

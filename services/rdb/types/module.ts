@@ -33,6 +33,9 @@ export interface ModuleValue {
   moduleName: string;
 }
 
+// The value of a 'module' key, in RdbValue (type-codec.ts); `codec` below registers the type itself.
+declare module '../type-codec' { interface RedisTypeValues { module: ModuleValue } }
+
 const MODULE_NAME_CHARSET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 export function moduleNameOf(moduleId: bigint): string {
@@ -92,13 +95,6 @@ function decodeModule(r: BufferReader, rdbType: number): ModuleValue {
     else throw r.corrupt(`expected a module opcode (0-5), got ${op}`, at);
   }
   return { type: 'module', moduleId, moduleName: moduleNameOf(moduleId) };
-}
-
-// Registers the type: types/index.ts loads every file of this folder.
-declare module '../type-codec' {
-  interface RedisTypeValues {
-    module: ModuleValue;
-  }
 }
 
 export const codec: RedisTypeCodec<ModuleValue> = {

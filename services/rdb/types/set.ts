@@ -18,6 +18,9 @@ export interface SetValue {
   members: Buffer[];
 }
 
+// The value of a 'set' key, in RdbValue (type-codec.ts); `codec` below registers the type itself.
+declare module '../type-codec' { interface RedisTypeValues { set: SetValue } }
+
 function* walkSet(w: ByteWindow, rdbType: number): Walk {
   if (rdbType !== RDB_TYPE_SET) return yield* w.skipString('set blob');
   let n = w.tryLen('set size');
@@ -36,13 +39,6 @@ function decodeSet(r: BufferReader, rdbType: number): SetValue {
     for (const v of decodeListpack(r.string('set listpack'), 'set listpack')) members.push(packedToBuffer(v));
   } else throw r.corrupt(`type ${rdbType} is not a set type`);
   return { type: 'set', members };
-}
-
-// Registers the type: types/index.ts loads every file of this folder.
-declare module '../type-codec' {
-  interface RedisTypeValues {
-    set: SetValue;
-  }
 }
 
 export const codec: RedisTypeCodec<SetValue> = {

@@ -31,6 +31,9 @@ export interface StreamTypeValue {
   stream: StreamValue;
 }
 
+// The value of a 'stream' key, in RdbValue (type-codec.ts); `codec` below registers the type itself.
+declare module '../type-codec' { interface RedisTypeValues { stream: StreamTypeValue } }
+
 export interface StreamId {
   ms: bigint;
   seq: bigint;
@@ -203,13 +206,6 @@ function decodeStreamNode(master: StreamId, lp: PackedValue[], out: StreamEntry[
     i++; // lp-count, used by Redis to walk backwards
     if (i > lp.length) throw r.corrupt('stream listpack entry runs past the listpack end');
     if (!(flags & STREAM_ITEM_FLAG_DELETED)) out.push({ id, fields });
-  }
-}
-
-// Registers the type: types/index.ts loads every file of this folder.
-declare module '../type-codec' {
-  interface RedisTypeValues {
-    stream: StreamTypeValue;
   }
 }
 

@@ -13,19 +13,15 @@ export interface StringValue {
   value: Buffer;
 }
 
+// The value of a 'string' key, in RdbValue (type-codec.ts); `codec` below registers the type itself.
+declare module '../type-codec' { interface RedisTypeValues { string: StringValue } }
+
 function* walkString(w: ByteWindow): Walk {
   yield* w.skipString('string value');
 }
 
 function decodeString(r: BufferReader): StringValue {
   return { type: 'string', value: r.string('string value') };
-}
-
-// Registers the type: types/index.ts loads every file of this folder.
-declare module '../type-codec' {
-  interface RedisTypeValues {
-    string: StringValue;
-  }
 }
 
 export const codec: RedisTypeCodec<StringValue> = {

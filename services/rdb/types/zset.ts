@@ -24,6 +24,9 @@ export interface ZsetValue {
   entries: ZsetEntry[];
 }
 
+// The value of a 'zset' key, in RdbValue (type-codec.ts); `codec` below registers the type itself.
+declare module '../type-codec' { interface RedisTypeValues { zset: ZsetValue } }
+
 export interface ZsetEntry {
   member: Buffer;
   score: number;
@@ -74,13 +77,6 @@ function compareZsetEntries(a: ZsetEntry, b: ZsetEntry): number {
   if (a.score < b.score) return -1;
   if (a.score > b.score) return 1;
   return Buffer.compare(a.member, b.member);
-}
-
-// Registers the type: types/index.ts loads every file of this folder.
-declare module '../type-codec' {
-  interface RedisTypeValues {
-    zset: ZsetValue;
-  }
 }
 
 export const codec: RedisTypeCodec<ZsetValue> = {

@@ -34,7 +34,7 @@ import { argIs } from '../../commands/native-getkeys';
 import type { ReplicatedCommand, ReplicationEvent } from '../replication/types';
 import { effectiveAction, policyFor, type PolicyOptions } from './policy';
 import type { SlotVectors } from './slot-vectors';
-import { dedupeKeyOf, snapshotEvent, type EventStamp } from './snapshot-events';
+import { dedupeKeyOf, functionLoadArgv, snapshotEvent, type EventStamp } from './snapshot-events';
 import type { LinkContext, StreamItem } from './stream-items';
 
 /** A command and the db it runs in: what the builder reads of a ReplicatedCommand. */
@@ -77,10 +77,6 @@ export interface BuilderCounters {
   reservedKeyWrites: number;
   crossSlotSplits: number;
 }
-
-const FUNCTION = Buffer.from('FUNCTION');
-const LOAD = Buffer.from('LOAD');
-const REPLACE = Buffer.from('REPLACE');
 
 type Classified =
   | { type: 'skip' }
@@ -143,9 +139,7 @@ export class EventBuilder {
         events = [snapshotEvent(item, stamp)];
         break;
       case 'snapshot-function':
-        // Every master's RDB holds the same libraries: once per cluster, like
-        // FUNCTION LOAD itself; REPLACE because the target may have it already.
-        events = this.fromCommands([{ argv: [FUNCTION, LOAD, REPLACE, item.code], db: 0 }], this.opts.localDc, stamp, 0);
+        events = this.fromCommands([{ argv: functionLoadArgv(item), db: 0 }], this.opts.localDc, stamp, 0);
         break;
     }
     for (const e of events) {

@@ -17,7 +17,19 @@ import { EVENT_FLAGS, type ChangeEvent } from '../../shared/change-event';
 import { TandemError } from '../../shared/errors';
 import { isReservedKey, parseMarkerKey } from '../../shared/marker';
 import { keySlot } from '../../shared/slot';
-import type { LinkContext, SnapshotItem } from './stream-items';
+import type { LinkContext, SnapshotFunctionItem, SnapshotItem } from './stream-items';
+
+const FUNCTION = Buffer.from('FUNCTION');
+const LOAD = Buffer.from('LOAD');
+
+/**
+ * A function library of the RDB as the command that loads it. Every
+ * master's RDB holds the same libraries: the event is once per cluster, like
+ * FUNCTION LOAD itself; REPLACE because the target may have it already.
+ */
+export function functionLoadArgv(item: SnapshotFunctionItem): Buffer[] {
+  return [FUNCTION, LOAD, REPLACE, item.code];
+}
 
 /** What every event built from one stream item shares. */
 export interface EventStamp {
