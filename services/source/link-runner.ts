@@ -16,7 +16,8 @@ import { KeyeventWatcher, type ServerDeletion } from './replication/keyevent-wat
 import { isDeletion, isRestoreAsking, ReplicaLink } from './replication/replica-link';
 import type { ReplicatedCommand, ReplicationCheckpoint, ReplicationEvent, ReplicaLinkState } from './replication/types';
 import { SnapshotSink } from './snapshot-sink';
-import { parseOwnSlots, type OwnSlots, type Shard } from './topology/cluster-topology';
+import { parseOwnSlots, type OwnSlots } from '../shared/topology/cluster-nodes';
+import type { Shard } from '../shared/topology/shard';
 import type { TopologyTracker, TopologyView } from './topology/topology-tracker';
 import type { GuardedLink, MigrationGuard } from './migration/migration-guard';
 import type * as tls from 'node:tls';

@@ -16,7 +16,7 @@ import { loadCheckpointTopic, parseReplIds } from '../shared/checkpoint';
 import { ChangePublisher, RECORD_BATCH_OVERHEAD } from './kafka/publisher';
 import { LinkRunner } from './link-runner';
 import { sourceMetrics, type SourceMetrics } from './metrics';
-import type { Shard } from './topology/cluster-topology';
+import type { Shard } from '../shared/topology/shard';
 import { TopologyTracker, type TopologyView } from './topology/topology-tracker';
 import { MigrationGuard } from './migration/migration-guard';
 

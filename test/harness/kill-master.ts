@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { Shard } from '../../services/source/topology/cluster-topology';
+import type { Shard } from '../../services/shared/topology/shard';
 
 /**
  * SIGKILLs the master of `shard` without Redis itself losing an acknowledged

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { readTopology } from '../../services/source/topology/cluster-topology';
+import { readTopology } from '../../services/shared/topology/read-topology';
 import type { ChangeEvent } from '../../services/shared/change-event';
 import { decodeChangeRecord } from '../../services/shared/change-record';
 import { ensureTopics } from '../../services/shared/topics';

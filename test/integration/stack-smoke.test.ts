@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { SLOT_COUNT } from '../../services/shared/slot';
 import { slotTag } from '../../services/shared/slot-tags';
-import { readTopology } from '../../services/source/topology/cluster-topology';
+import { readTopology } from '../../services/shared/topology/read-topology';
 import { clusterClient, testEndpoints } from '../harness/endpoints';
 
 /** Proves the stack under the tests is real: Kafka transactions and two working Redis Clusters. */

@@ -1,9 +1,12 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
-import { TandemError, errorMessage } from '../../shared/errors';
+import { TandemError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { POLICIES, backoffDelay } from '../../shared/retry';
 import { SLOT_COUNT } from '../../shared/slot';
+import { liveReplicaCounts } from '../../shared/topology/cluster-nodes';
+import { queryShards, readFromAnyNode } from '../../shared/topology/read-topology';
+import { slotMap } from '../../shared/topology/shard';
 import { RespPipe } from './resp-pipe';
 
 /**
@@ -15,8 +18,10 @@ import { RespPipe } from './resp-pipe';
  * command in flight when a connection drops fails, and the writer re-reads the
  * slot's marker before it tries again.
  *
- * The slot map comes from CLUSTER SLOTS of any reachable known node; `refresh`
- * is called after MOVED, connection loss and CLUSTERDOWN.
+ * The slot map comes from CLUSTER SLOTS of any reachable known node, read
+ * and parsed by the topology reader the source shares
+ * (shared/topology/read-topology.ts says why the sink asks CLUSTER SLOTS);
+ * `refresh` is called after MOVED, connection loss and CLUSTERDOWN.
  *
  * Each node has two connections: an ioredis client for reads and one-off
  * commands (markers, topology, keyless commands), and a RespPipe that carries
@@ -57,44 +62,31 @@ export class ClusterRouter {
   }
 
   private async doRefresh(): Promise<void> {
-    const failures: string[] = [];
-    const candidates = [...new Map([...this.clients.keys(), ...this.known.map(nodeKey)].map((k) => [k, k])).keys()];
-    for (const key of candidates) {
-      try {
-        const reply = (await this.client(key).call('CLUSTER', 'SLOTS')) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
-        const next = new Array<string | undefined>(SLOT_COUNT);
-        const masters: NodeAddress[] = [];
-        const ids = new Map<string, string>();
-        for (const [start, end, master] of reply) {
-          const addr = { host: String(master[0]), port: Number(master[1]) };
-          masters.push(addr);
-          ids.set(String(master[2]), nodeKey(addr));
-          for (let s = start; s <= end; s++) next[s] = nodeKey(addr);
-        }
-        if (masters.length === 0) throw new Error('CLUSTER SLOTS is empty');
-        this.slots = next;
-        this.replicas = await this.replicasOf(key, ids);
-        const live = new Set(masters.map(nodeKey));
-        this.known = [...masters, ...this.known.filter((k) => !live.has(nodeKey(k)))].slice(0, 64);
-        // Connections to nodes that are no longer masters are closed; they are reopened if needed.
-        for (const [k, c] of this.clients) {
-          if (!live.has(k)) {
-            c.disconnect();
-            this.clients.delete(k);
-          }
-        }
-        for (const [k, p] of this.pipes) {
-          if (!live.has(k)) {
-            p.close();
-            this.pipes.delete(k);
-          }
-        }
-        return;
-      } catch (err) {
-        failures.push(`${key}: ${errorMessage(err)}`);
+    const candidates = [...new Set([...this.clients.keys(), ...this.known.map(nodeKey)])];
+    const { shards, node } = await readFromAnyNode(candidates, {
+      name: (key) => key,
+      ask: (key) => queryShards(this.client(key), { command: 'SLOTS' }),
+      noSlot: 'CLUSTER SLOTS is empty',
+      failure: "cannot read the target cluster's slots from any node",
+    });
+    this.slots = slotMap<string | undefined>(shards, nodeKey, undefined);
+    const masters: NodeAddress[] = shards.map((s) => ({ host: s.master.host, port: s.master.port }));
+    this.replicas = await this.replicasOf(node, new Map(shards.map((s) => [s.master.id, nodeKey(s.master)])));
+    const live = new Set(masters.map(nodeKey));
+    this.known = [...masters, ...this.known.filter((k) => !live.has(nodeKey(k)))].slice(0, 64);
+    // Connections to nodes that are no longer masters are closed; they are reopened if needed.
+    for (const [k, c] of this.clients) {
+      if (!live.has(k)) {
+        c.disconnect();
+        this.clients.delete(k);
       }
     }
-    throw new TandemError('REDIS_UNAVAILABLE', `cannot read the target cluster's slots from any node (${failures.join('; ')})`);
+    for (const [k, p] of this.pipes) {
+      if (!live.has(k)) {
+        p.close();
+        this.pipes.delete(k);
+      }
+    }
   }
 
   /** The master of a slot, refreshing the map when it is unknown. */
@@ -118,22 +110,12 @@ export class ClusterRouter {
     return this.replicas.get(key) ?? 0;
   }
 
-  /**
-   * Counts replicas per master from CLUSTER NODES. Not from CLUSTER SLOTS:
-   * it leaves out a replica whose replication offset this node has not yet
-   * heard of (redis/src/cluster.c isReplicaAvailable), which is every
-   * replica of a cluster that has not been written to yet.
-   */
+  /** Live replicas per master (`liveReplicaCounts`: from CLUSTER NODES, not CLUSTER SLOTS, which omits replicas not yet written to). */
   private async replicasOf(key: string, masters: Map<string, string>): Promise<Map<string, number>> {
     const out = new Map<string, number>([...masters.values()].map((k) => [k, 0]));
     try {
-      const text = String(await this.client(key).call('CLUSTER', 'NODES'));
-      for (const line of text.split('\n')) {
-        const [, , flags, master] = line.split(' ');
-        if (flags === undefined || !flags.split(',').includes('slave') || flags.split(',').includes('fail')) continue;
-        const m = masters.get(master);
-        if (m !== undefined) out.set(m, (out.get(m) ?? 0) + 1);
-      }
+      const counts = liveReplicaCounts(String(await this.client(key).call('CLUSTER', 'NODES')));
+      for (const [id, k] of masters) out.set(k, counts.get(id) ?? 0);
       this.replicasUnknown = false;
     } catch (err) {
       if (!this.replicasUnknown) this.log.warn({ node: key, err }, 'cannot read CLUSTER NODES (the sink\'s user needs +cluster|nodes): sink.waitReplicas auto waits for no replica');

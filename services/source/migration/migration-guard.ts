@@ -4,7 +4,7 @@ import { TandemError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { connectNode } from '../../shared/redis-connect';
 import { keySlot } from '../../shared/slot';
-import type { OwnSlots } from '../topology/cluster-topology';
+import type { OwnSlots } from '../../shared/topology/cluster-nodes';
 import type { Handoff, TopologyTracker } from '../topology/topology-tracker';
 
 /**

@@ -17,7 +17,7 @@ import { TandemError } from '../../shared/errors';
 import { markerKey } from '../../shared/marker';
 import { connectNode } from '../../shared/redis-connect';
 import type { VectorPrime } from '../commands/slot-vectors';
-import { parseOwnSlots } from '../topology/cluster-topology';
+import { parseOwnSlots } from '../../shared/topology/cluster-nodes';
 
 const GETS_PER_PIPELINE = 2000;
 

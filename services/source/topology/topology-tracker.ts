@@ -1,7 +1,8 @@
 import type { RedisOptions } from 'ioredis';
 import type { Logger } from '../../shared/logger';
 import { SLOT_COUNT } from '../../shared/slot';
-import { readTopology, type ClusterNode, type Shard } from './cluster-topology';
+import { readTopology } from '../../shared/topology/read-topology';
+import { slotMap, type ClusterNode, type Shard } from '../../shared/topology/shard';
 
 /**
  * The source's current picture of its cluster, kept fresh: re-read every
@@ -119,12 +120,11 @@ export class TopologyTracker {
       if (this.current) return this.current;
       throw err;
     }
-    const owners: string[] = new Array<string>(SLOT_COUNT).fill('');
+    const owners = slotMap(shards, (m) => m.id, '');
     const nodes = new Map<string, ClusterNode>();
     for (const shard of shards) {
       nodes.set(shard.master.id, shard.master);
       for (const r of shard.replicas) nodes.set(r.id, r);
-      for (const [a, b] of shard.slots) for (let s = a; s <= b; s++) owners[s] = shard.master.id;
     }
     const view: TopologyView = { shards, owners, nodes, readAt };
     const previous = this.current;

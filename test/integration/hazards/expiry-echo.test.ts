@@ -1,7 +1,7 @@
 import Redis, { type Cluster } from 'ioredis';
 import { keySlot } from '../../../services/shared/slot';
 import { slotTag } from '../../../services/shared/slot-tags';
-import { readTopology } from '../../../services/source/topology/cluster-topology';
+import { readTopology } from '../../../services/shared/topology/read-topology';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { createDcTopics, startSink, type SinkProcess } from '../../harness/sink-process';
 import { sleep, startSource, type SourceProcess } from '../../harness/source-process';

@@ -2,7 +2,7 @@ import Redis, { type Cluster } from 'ioredis';
 import { restartRedisNode } from '../../../services/cli/stack/stack';
 import { waitForClusterOk } from '../../../services/cli/stack/redis-cluster';
 import { slotTag } from '../../../services/shared/slot-tags';
-import { readTopology } from '../../../services/source/topology/cluster-topology';
+import { readTopology } from '../../../services/shared/topology/read-topology';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { TEST_STATE_DIR } from '../../harness/global-setup';
 import { type SinkProcess, startOneWay } from '../../harness/sink-process';

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { readStackState } from '../../../services/cli/stack/stack';
-import { readTopology } from '../../../services/source/topology/cluster-topology';
+import { readTopology } from '../../../services/shared/topology/read-topology';
 import { testEndpoints } from '../../harness/endpoints';
 import { TEST_STATE_DIR } from '../../harness/global-setup';
 import { createDcTopics, sleep, startSource, type SourceProcess } from '../../harness/source-process';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readStackState } from '../../../services/cli/stack/stack';
 import { slotTag } from '../../../services/shared/slot-tags';
 import Redis from 'ioredis';
-import { readTopology } from '../../../services/source/topology/cluster-topology';
+import { readTopology } from '../../../services/shared/topology/read-topology';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { TEST_STATE_DIR } from '../../harness/global-setup';
 import { createDcTopics, readEvents, sleep, startSource, waitCaughtUp, type SourceProcess } from '../../harness/source-process';

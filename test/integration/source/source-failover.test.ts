@@ -1,7 +1,7 @@
 import { restartRedisNode } from '../../../services/cli/stack/stack';
 import { waitForClusterOk } from '../../../services/cli/stack/redis-cluster';
 import { slotTag } from '../../../services/shared/slot-tags';
-import { readTopology } from '../../../services/source/topology/cluster-topology';
+import { readTopology } from '../../../services/shared/topology/read-topology';
 import { killMasterSafely } from '../../harness/kill-master';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { TEST_STATE_DIR } from '../../harness/global-setup';

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { readTopology } from '../../../services/source/topology/cluster-topology';
+import { readTopology } from '../../../services/shared/topology/read-topology';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
 import { createDcTopics, sleep, startSource, type SourceProcess } from '../../harness/source-process';
 import { mixedWorkload } from '../../harness/workload';

@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseOwnSlots } from '../../../../services/source/topology/cluster-topology';
+import { parseOwnSlots } from '../../../../services/shared/topology/cluster-nodes';
+import { textFixture as fixture } from './captures';
 
 /**
  * CLUSTER NODES captured from a 3-master Redis 7.0.15 cluster while
  * 127.0.0.1:16001 migrated slots 100 and 5000 to 127.0.0.1:16002
  * (CLUSTER SETSLOT … MIGRATING / IMPORTING, as redis-cli --cluster reshard does).
  */
-const fixture = (name: string) => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
 const EXPORTER = 'b43080909fd2212ea870c6ab4ff9b28fefa0e6d1';
 const IMPORTER = '0d9113566d0ad012298b8fda5ecafe4a87d90f1b';
 

@@ -1,26 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import RedisParser from 'redis-parser';
-import { parseClusterShards } from '../../../../services/source/topology/cluster-topology';
+import { parseClusterShards } from '../../../../services/shared/topology/cluster-shards';
+import { respFixture } from './captures';
 
 /**
  * `cluster-shards-tls-port.resp`: the raw CLUSTER SHARDS reply of a real
  * Redis 7.0.15 cluster of two masters, each with a plaintext port (25700,
  * 25710) and a TLS port (25701, 25711), `tls-cluster yes`.
  */
-function reply(file = 'cluster-shards-tls-port.resp'): unknown[] {
-  let out: unknown[] = [];
-  const parser = new RedisParser({
-    returnReply: (r: unknown) => {
-      out = r as unknown[];
-    },
-    returnError: (e: Error) => {
-      throw e;
-    },
-  });
-  parser.execute(readFileSync(join(__dirname, file)));
-  return out;
-}
+const reply = (file = 'cluster-shards-tls-port.resp') => respFixture(file);
 
 describe('parseClusterShards', () => {
   test('a plaintext client connects to each master on its port', () => {
