@@ -1,19 +1,22 @@
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { TandemError } from './errors';
+import { readRanges, type ReadMode } from './partition-reader';
 
 /**
  * Reads a topic from the beginning to the end it had when the read started,
- * with a read_committed consumer that never commits offsets, calling
- * `onMessage` in partition order. Used for checkpoints at start, and by tools
- * and tests.
+ * calling `onMessage` in partition order: the read of the source's
+ * checkpoints at start, and of tools and tests. It is `readRanges`
+ * (partition-reader.ts: the consumer, the seeks, when a range is done) over
+ * each partition's [low, end) at the start, with its own way of failing.
  *
- * "The end" of a transactional topic is subtle: the log ends with commit or
- * abort markers, which read_committed never delivers, and aborted records are
- * skipped. kafkajs still reports every fetched batch, filtered ones included,
- * in its END_BATCH_PROCESS event with the batch's last raw offset; a partition
- * is read once that position reaches its end offset. (A timer is no end
- * condition: under load the first fetch can take seconds, and a reader that
- * gave up early once made a restarted source miss its checkpoints.)
+ * How it fails is what the source's start relies on, so it is kept as it
+ * always was: kafkajs' own retry policy, which restarts the consumer after a
+ * retriable crash (a broker that fails mid-read) and reads again from the
+ * beginning, until the read is done or `timeoutMs` has passed
+ * (KAFKA_UNAVAILABLE, retriable); other errors pass as kafkajs and the admin
+ * client throw them. A read that failed fast on the first crash (as `tandem
+ * audit` does) would stop a source whenever a broker restarts while it starts.
+ * Records that arrive while it reads may be delivered too.
  */
 export interface ReadToEndOptions {
   topic: string;
@@ -22,6 +25,8 @@ export interface ReadToEndOptions {
   timeoutMs?: number;
   groupPrefix?: string;
 }
+
+const TO_END_READ: ReadMode = { groupPrefix: 'tandem-reader', maxWaitTimeInMs: 200, crash: 'restart', keepReadingDone: true };
 
 export async function readTopicToEnd(
   kafka: Kafka,
@@ -40,49 +45,18 @@ export async function readTopicToEnd(
   } finally {
     await admin.disconnect();
   }
-  const pending = new Set(ends.filter((e) => BigInt(e.offset) > BigInt(e.low)).map((e) => e.partition));
-  let count = 0;
-  if (pending.size === 0) return { messages: 0 };
-
-  const endOf = new Map(ends.map((e) => [e.partition, BigInt(e.offset)]));
-  const consumer = kafka.consumer({
-    groupId: `${o.groupPrefix ?? 'tandem-reader'}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`,
-    readUncommitted: false,
-    maxWaitTimeInMs: 200,
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic: o.topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new TandemError('KAFKA_UNAVAILABLE', `could not read ${o.topic} to its end within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      const reached = (partition: number, lastOffset: string) => {
-        const end = endOf.get(partition);
-        if (end !== undefined && BigInt(lastOffset) + 1n >= end) pending.delete(partition);
-        if (pending.size === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => reached(payload.partition, payload.lastOffset));
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            if (o.partitions && !o.partitions.includes(batch.partition)) return;
-            for (const m of batch.messages) {
-              count++;
-              onMessage(m, batch.partition);
-            }
-            reached(batch.partition, batch.lastOffset());
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return { messages: count };
+  const { messages } = await readRanges(
+    kafka,
+    {
+      topic: o.topic,
+      ranges: ends.map((e) => ({ partition: e.partition, from: BigInt(e.low), to: BigInt(e.offset) })),
+      groupPrefix: o.groupPrefix,
+      deadline: { ms: timeoutMs, message: `could not read ${o.topic} to its end within ${timeoutMs} ms` },
+      onMessages: (partition, batch) => {
+        for (const m of batch) onMessage(m, partition);
+      },
+    },
+    TO_END_READ,
+  );
+  return { messages };
 }
