@@ -13,7 +13,8 @@ import { isReservedKey } from '../shared/marker';
 import type { ChangePublisher } from './kafka/publisher';
 import { LINK_STATES, type SourceMetrics } from './metrics';
 import { KeyeventWatcher, type ServerDeletion } from './replication/keyevent-watcher';
-import { isDeletion, isRestoreAsking, ReplicaLink } from './replication/replica-link';
+import { isDeletion, isRestoreAsking, ReplicaLink, type ReplicaLinkOptions } from './replication/replica-link';
+import { assertMaster } from './replication/role-check';
 import type { ReplicatedCommand, ReplicationCheckpoint, ReplicationEvent, ReplicaLinkState } from './replication/types';
 import { SnapshotSink } from './snapshot-sink';
 import { parseOwnSlots, type OwnSlots } from '../shared/topology/cluster-nodes';
@@ -303,11 +304,8 @@ export class LinkRunner implements GuardedLink {
     let r: Redis | undefined;
     try {
       r = await connectNode(this.master.host, this.master.port, this.o.redisOptions, 'replication');
-      const info = await r.info('replication');
-      // A replica would stream its master's writes: the link of that master publishes them.
-      if (!/^role:master\s*$/m.test(info)) {
-        throw new TandemError('REDIS_UNAVAILABLE', `${this.master.host}:${this.master.port} is not a master (any more); following its shard's master`);
-      }
+      // A replica would stream its master's writes: the link of that master publishes them (role-check.ts).
+      const info = await assertMaster(r, `${this.master.host}:${this.master.port}`, 'before PSYNC');
       if (this.checkpoint) return this.checkpoint;
       const ids = parseReplIds(info);
       const match = matchCheckpoint(ids, this.o.checkpoints);
@@ -345,7 +343,12 @@ export class LinkRunner implements GuardedLink {
         throw TandemError.wrap('REDIS_UNAVAILABLE', `cannot open the control connection to ${this.master.host}:${this.master.port}`, err);
       });
       const ctl = control;
-      await this.stream(from, onStreaming, () => Promise.all([watcher.fence(), this.sampleOwnSlots(ctl)]).then(() => undefined));
+      const endpoint = `${this.master.host}:${this.master.port}`;
+      await this.stream(from, onStreaming, {
+        beforeDeletions: () => Promise.all([watcher.fence(), this.sampleOwnSlots(ctl)]).then(() => undefined),
+        // It may have turned into a replica since startingPoint's check: nothing of its answer is read then.
+        afterPsync: () => assertMaster(ctl, endpoint, 'when it answered PSYNC').then(() => undefined),
+      });
     } finally {
       watcher.stop();
       control?.disconnect();
@@ -367,7 +370,11 @@ export class LinkRunner implements GuardedLink {
     }
   }
 
-  private async stream(from: ReplicationCheckpoint | undefined, onStreaming: () => void, beforeDeletions: () => Promise<void>): Promise<void> {
+  private async stream(
+    from: ReplicationCheckpoint | undefined,
+    onStreaming: () => void,
+    checks: Pick<ReplicaLinkOptions, 'beforeDeletions' | 'afterPsync'>,
+  ): Promise<void> {
     const context = (): LinkContext => ({ nodeId: this.master.id, replId: this.link?.replid ?? from?.replid ?? '' });
     const snapshot = new SnapshotSink({
       builder: this.o.builder,
@@ -393,7 +400,7 @@ export class LinkRunner implements GuardedLink {
         onEvent: (ev) => this.onEvent(ev, context()),
         onCheckpoint: (cp) => this.advance(cp),
       },
-      beforeDeletions,
+      ...checks,
       // REPLCONF ACK reports what is committed to Kafka, not what was read: WAIT on the master then means "in Kafka".
       ackOffset: () => this.o.publisher.committedOffset(this.link?.replid ?? '') ?? 0,
     });

@@ -77,6 +77,13 @@ export interface ReplicaLinkOptions {
    */
   beforeDeletions?: () => Promise<void>;
   /**
+   * Called once the master answered PSYNC, before anything of its answer is
+   * read (no RDB, no command): a check that throws ends the attempt with
+   * nothing delivered (link-runner.ts checks the node is still a master,
+   * role-check.ts).
+   */
+  afterPsync?: () => Promise<void>;
+  /**
    * The offset REPLCONF ACK reports. Default: the offset read. The source
    * reports what it has committed to Kafka, so that WAIT and
    * min-replicas-to-write on the master count the source only for writes
@@ -205,6 +212,7 @@ export class ReplicaLink extends EventEmitter {
       await performHandshake(write, reader, { ...this.opts, endpoint: this.endpoint });
       const checkpoint = this.checkpoint ?? undefined;
       const psync = await requestPsync(write, reader, checkpoint, this.endpoint);
+      if (this.opts.afterPsync) await this.opts.afterPsync();
 
       if (psync.kind === 'full') {
         const reason = checkpoint ? 'psync-rejected' : 'no-checkpoint';
