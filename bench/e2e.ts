@@ -7,8 +7,8 @@
  *                        [--seconds 10] [--partitions 64] [--commit-interval-ms 100]
  *                        [--drain-timeout-s 120] [--warmup-s 10] [--cpu-prof] [--no-write-md] [--keep-stack]
  *
- * 1. Starts a dedicated local stack (Kafka 35092/35093, cluster a on 35200+,
- *    cluster b on 35300+, state in .tandem/bench-e2e-stack) and creates the
+ * 1. Starts a dedicated local stack (Kafka 22092/22093, cluster a on 22200+,
+ *    cluster b on 22300+, state in .tandem/bench-e2e-stack) and creates the
  *    topics of DCs `e2ea` and `e2eb`.
  * 2. Tandem: starts `tandem source` (cluster a, DC e2ea) and `tandem sink`
  *    (cluster b, DC e2eb, peer e2ea), children of the built CLI (package.json
@@ -256,10 +256,11 @@ export async function main(argv: string[]): Promise<void> {
   if (o.redisShake !== undefined && !existsSync(o.redisShake)) throw new Error(`--peer-redis-shake: ${o.redisShake} does not exist`);
   const settings = defaultStackSettings({
     stateDir: join(packageRoot(), '.tandem', 'bench-e2e-stack'),
-    kafkaPort: 35092,
-    kafkaControllerPort: 35093,
-    redisABasePort: 35200,
-    redisBBasePort: 35300,
+    // Below the ephemeral range (32768+), cluster bus ports (+10000) included: an outgoing connection cannot take one.
+    kafkaPort: 22092,
+    kafkaControllerPort: 22093,
+    redisABasePort: 22200,
+    redisBBasePort: 22300,
   });
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-e2e-'));
   const profDir = join(packageRoot(), '.tandem', 'profiles', `e2e-${process.pid}`);

@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<void> {
     eventBytes: Math.max(8, Number(arg(argv, '--event-bytes', '200'))),
     fetchMaxWaitMs: Number(arg(argv, '--fetch-max-wait-ms', '5')),
   };
-  const settings = defaultStackSettings({ stateDir: join(packageRoot(), '.tandem', 'bench-floor-stack'), kafkaPort: 36092, kafkaControllerPort: 36093, redisABasePort: 36200, redisBBasePort: 36300 });
+  const settings = defaultStackSettings({ stateDir: join(packageRoot(), '.tandem', 'bench-floor-stack'), kafkaPort: 22592, kafkaControllerPort: 22593, redisABasePort: 22500, redisBBasePort: 22600 });
   await stackDown(settings.stateDir, log);
   const stack = await stackUp(settings, log);
   try {

@@ -4,8 +4,8 @@
  *
  *   npm run bench -- source-throughput [--requests 100000] [--partitions 64] [--drain-timeout-s 120] [--loads pipe-spread,redis-benchmark] [--cpu-prof | --v8-prof] [--cli dist/services/bin/tandem.js] [--keep-stack]
  *
- * 1. Starts a dedicated local stack (Kafka 31092/31093, cluster a on 33000+,
- *    cluster b on 33100+, state in .tandem/bench-stack) and creates the
+ * 1. Starts a dedicated local stack (Kafka 21092/21093, cluster a on 21000+,
+ *    cluster b on 21100+, state in .tandem/bench-stack) and creates the
  *    topics of DC `bench`.
  * 2. Redis alone, two loads of 3 × N write commands (SET, INCR, LPUSH), then FLUSHALL:
  *    - redis-benchmark: `redis-benchmark --cluster -P 16 -n N -r 100000 -t set,incr,lpush`.
@@ -369,10 +369,11 @@ export async function main(argv: string[]): Promise<void> {
   const profile = argv.includes('--cpu-prof') ? 'cpu-prof' : argv.includes('--v8-prof') ? 'v8-prof' : undefined;
   const settings = defaultStackSettings({
     stateDir: join(packageRoot(), '.tandem', 'bench-stack'),
-    kafkaPort: 31092,
-    kafkaControllerPort: 31093,
-    redisABasePort: 33000,
-    redisBBasePort: 33100,
+    // Below the ephemeral range (32768+), cluster bus ports (+10000) included.
+    kafkaPort: 21092,
+    kafkaControllerPort: 21093,
+    redisABasePort: 21000,
+    redisBBasePort: 21100,
   });
   const dir = mkdtempSync(join(tmpdir(), 'tandem-bench-source-'));
   const profDir = join(packageRoot(), '.tandem', 'profiles', `source-${process.pid}`);

@@ -86,6 +86,19 @@ function endpointsOf(s: StackSettings): StackEndpoints {
   return { kafkaBrokers: `127.0.0.1:${s.kafkaPort}`, redisA: seeds('a'), redisB: seeds('b') };
 }
 
+/** The stack's listening ports (cluster bus ports too) inside the kernel's ephemeral range, where outgoing connections take their local ports. */
+function ephemeralPorts(s: StackSettings): number[] {
+  let range: [number, number];
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    range = [low, high];
+  } catch {
+    return []; // not Linux: nothing to say
+  }
+  const redis = (['a', 'b'] as const).flatMap((name) => clusterPorts(clusterSettings(s, name)).flatMap((p) => [p, p + 10_000]));
+  return [s.kafkaPort, s.kafkaControllerPort, ...redis].filter((p) => p >= range[0] && p <= range[1]);
+}
+
 const stateFile = (stateDir: string) => join(stateDir, 'stack.json');
 
 export function readStackState(stateDir: string): StackState | undefined {
@@ -112,6 +125,10 @@ export async function stackUp(settings: StackSettings, log: (line: string) => vo
   const existing = readStackState(settings.stateDir);
   if (existing && existing.processes.some((p) => isOurProcess(p.pid, p.marker))) {
     throw new TandemError('STACK_START_FAILED', `a stack already runs from ${settings.stateDir}; run \`tandem stack down\` first`);
+  }
+  const exposed = ephemeralPorts(settings);
+  if (exposed.length > 0) {
+    log(`warning: port(s) ${exposed.join(', ')} lie in this machine's ephemeral port range (net.ipv4.ip_local_port_range): an outgoing connection can hold one and make a node fail to bind; choose base ports below it (a Redis node also listens on its port + 10000)`);
   }
   mkdirSync(settings.stateDir, { recursive: true });
   const kafkaDir = join(settings.stateDir, 'kafka');
