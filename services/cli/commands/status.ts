@@ -6,7 +6,7 @@ import { loadCheckpoints } from '../../shared/checkpoint';
 import { kafkaFromOptions, parseDc, parseDcList, addKafkaOptions } from '../options';
 import { addTlsOptions, openRedisTarget, parseRedisUrl, redactUrls, tlsFilesOf, type OpenTarget, type TlsCliOptions } from '../redis-url';
 import { linkRows, readMasters } from '../status/links';
-import { peersFromTopics, readPartitions } from '../status/partitions';
+import { peersFromTopics, readPartitionRows } from '../status/partitions';
 import { scrape, type Sample } from '../status/prometheus';
 import { renderStatus, type SinkView, type StatusReport } from '../status/render';
 
@@ -80,7 +80,7 @@ export function registerStatusCommand(program: Command): void {
         }
         const links = linkRows(checkpoints, masters, sourceSamples);
 
-        const partitionRows = await readPartitions(kafka, admin, group, peers, topicNames);
+        const partitionRows = await readPartitionRows(kafka, admin, group, peers, topicNames);
         const sinks: SinkView[] = [];
         const latencyOf = new Map<string, number>();
         const sinkLagOf = new Map<string, number>();

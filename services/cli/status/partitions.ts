@@ -44,7 +44,7 @@ export function peersFromTopics(topics: string[], dc: string): string[] {
     .sort();
 }
 
-export async function readPartitions(kafka: Kafka, admin: Admin, groupId: string, peers: string[], topicNames: string[]): Promise<PartitionRow[]> {
+export async function readPartitionRows(kafka: Kafka, admin: Admin, groupId: string, peers: string[], topicNames: string[]): Promise<PartitionRow[]> {
   const rows: PartitionRow[] = [];
   for (const peer of peers) {
     const topic = topicsOf(peer).changes;
