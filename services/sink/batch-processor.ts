@@ -165,8 +165,8 @@ export class BatchProcessor {
       }
       // A failed lane is re-read (a rewind, or after a restart): its events are applied again later.
       if (hooks.length > 0) {
-        const failed = lanes[i].flatMap((run) => run.items);
-        for (const hook of hooks) hook.failed(failed);
+        const again = lanes[i].flatMap((run) => run.items);
+        for (const hook of hooks) hook.failed(again);
       }
       if (s.reason instanceof TargetBehindError) behind.push(s.reason);
     });
