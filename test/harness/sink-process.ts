@@ -47,12 +47,6 @@ export function waitSinkReady(sp: SourceProcess, timeoutMs = 60_000): Promise<vo
 }
 
 
-/**
- * Both directions between DC `a` on cluster a and DC `b` on cluster b: their
- * topics, then a source and a sink per DC, pushed onto `procs` as each starts
- * (so the caller's afterAll stops whatever started), in the order source(a),
- * source(b), sink(a), sink(b).
- */
 /** One direction on the shared test stack: topics of both DCs, a source of `src` on cluster a, a sink of `dst` on cluster b reading it. */
 export async function startOneWay(src: string, dst: string, sinkLines?: string[]): Promise<{ source: SourceProcess; sink: SinkProcess }> {
   await createDcTopics(src);
@@ -62,6 +56,12 @@ export async function startOneWay(src: string, dst: string, sinkLines?: string[]
   return { source, sink };
 }
 
+/**
+ * Both directions between DC `a` on cluster a and DC `b` on cluster b: their
+ * topics, then a source and a sink per DC, pushed onto `procs` as each starts
+ * (so the caller's afterAll stops whatever started), in the order source(a),
+ * source(b), sink(a), sink(b).
+ */
 export async function startBothWays(a: string, b: string, procs: (SourceProcess | SinkProcess)[]): Promise<void> {
   await createDcTopics(a);
   await createDcTopics(b);

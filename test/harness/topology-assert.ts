@@ -2,7 +2,7 @@ import Redis, { type Cluster } from 'ioredis';
 import { topicsOf } from '../../services/shared/kafka-client';
 import { readTopicToEnd } from '../../services/shared/topic-reader';
 import { runCli } from './cli-run';
-import { startSink } from './sink-process';
+import { startSink, type SinkProcess } from './sink-process';
 import { createDcTopics, kafka, sleep, startSource, type SourceProcess } from './source-process';
 import { readCounters, type DcLoadResult, type TopologyCluster } from './topology-stack';
 
@@ -83,6 +83,15 @@ export async function startStampedPair(x: string, y: string, procs: SourceProces
   procs.push(sx, sy);
   for (const s of [sx, sy]) await waitStampsKnown(s, timeoutMs);
   return { sx, sy };
+}
+
+/** startStampedPair, then each DC's sink with `sinkLines` (x's on cluster a reading y, y's on cluster b reading x), pushed onto `procs` too. */
+export async function startStampedBothWays(x: string, y: string, procs: SourceProcess[], sinkLines: string[]): Promise<{ kx: SinkProcess; ky: SinkProcess }> {
+  await startStampedPair(x, y, procs);
+  const kx = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines });
+  const ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines });
+  procs.push(kx, ky);
+  return { kx, ky };
 }
 
 /** Until the source stamps every slot (or has read the markers of all three masters). */

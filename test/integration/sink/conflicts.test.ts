@@ -3,9 +3,9 @@ import { decodeConflictRecord, type ConflictRecord } from '../../../services/sha
 import { topicsOf } from '../../../services/shared/kafka-client';
 import { readTopicToEnd } from '../../../services/shared/topic-reader';
 import { clusterClient } from '../../harness/endpoints';
-import { startSink, type SinkProcess } from '../../harness/sink-process';
+import type { SinkProcess } from '../../harness/sink-process';
 import { kafka, sleep, type SourceProcess } from '../../harness/source-process';
-import { metricSum, startStampedPair, waitUntil } from '../../harness/topology-assert';
+import { metricSum, startStampedBothWays, waitUntil } from '../../harness/topology-assert';
 
 /**
  * Issue 13, acceptance of detection (sink.conflicts: report): DC x on
@@ -52,10 +52,7 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
     test('a SET in x, seen in y, then a SET in y of the same key: 10,000 pairs, zero conflicts, every check causal', async () => {
       const run = Date.now().toString(36);
       const [x, y] = [`cfx${run}`, `cfy${run}`];
-      await startStampedPair(x, y, procs);
-      const kx = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines: SINK_LINES });
-      const ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines: SINK_LINES });
-      procs.push(kx, ky);
+      const { kx, ky } = await startStampedBothWays(x, y, procs, SINK_LINES);
 
       const waves = 20;
       const perWave = 500;
@@ -94,9 +91,7 @@ describe('sink: conflict detection (sink.conflicts: report)', () => {
     test('both sinks stopped, the same 1000 keys written in x and in y: exactly 1000 conflicts in each DC, each with both values', async () => {
       const run = Date.now().toString(36);
       const [x, y] = [`cfcx${run}`, `cfcy${run}`];
-      await startStampedPair(x, y, procs);
-      let kx = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines: SINK_LINES });
-      let ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines: SINK_LINES });
+      let { kx, ky } = await startStampedBothWays(x, y, procs, SINK_LINES);
       await Promise.all([kx.kill('SIGTERM'), ky.kill('SIGTERM')]);
 
       const n = 1000;

@@ -2,9 +2,9 @@ import type { Cluster } from 'ioredis';
 import { writeTargets } from '../../../services/sink/conflicts/write-class';
 import { runCli } from '../../harness/cli-run';
 import { clusterClient, testEndpoints } from '../../harness/endpoints';
-import { startSink, type SinkProcess } from '../../harness/sink-process';
+import type { SinkProcess } from '../../harness/sink-process';
 import { readEvents, sleep, type SourceProcess } from '../../harness/source-process';
-import { metricSum, startStampedPair, waitUntil } from '../../harness/topology-assert';
+import { metricSum, startStampedBothWays, waitUntil } from '../../harness/topology-assert';
 
 /**
  * Issue 13, acceptance of `sink.conflicts: lww` on the real pipeline: DC x
@@ -135,10 +135,7 @@ describe('sink: last write wins (sink.conflicts: lww)', () => {
   test('random SET/DEL/HSET in both DCs at once, sinks SIGKILLed during it: identical clusters, each key at its latest overwrite by capture time', async () => {
     const run = Date.now().toString(36);
     const [x, y] = [`lwx${run}`, `lwy${run}`];
-    await startStampedPair(x, y, procs);
-    let kx = await startSink({ dc: x, cluster: 'a', peers: [y], sinkLines: SINK_LINES });
-    let ky = await startSink({ dc: y, cluster: 'b', peers: [x], sinkLines: SINK_LINES });
-    procs.push(kx, ky);
+    let { kx, ky } = await startStampedBothWays(x, y, procs, SINK_LINES);
 
     const until = { stop: false };
     const loads = Promise.all([load(ca, 'x', run, 1, until), load(cb, 'y', run, 2, until)]);
