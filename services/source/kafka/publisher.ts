@@ -4,6 +4,7 @@ import { EventBodyWriter, recordFramingBytes } from '../../shared/change-record'
 import { encodeCheckpoint, loadCheckpointTopic, txSequenceKey, type CheckpointRecord } from '../../shared/checkpoint';
 import { TandemError, errorMessage } from '../../shared/errors';
 import { topicsOf } from '../../shared/kafka-client';
+import { kafkajsPatched } from '../../shared/kafkajs-patch';
 import type { Logger } from '../../shared/logger';
 import { POLICIES, backoffDelay, sleep } from '../../shared/retry';
 import { PendingBatch, type Batch, type CheckpointValue } from './pending-batch';
@@ -86,12 +87,14 @@ const MESSAGES_PER_SEND = 1000;
 /**
  * The transactional producer's own retry settings. kafkajs answers
  * CONCURRENT_TRANSACTIONS (AddPartitionsToTxn while the previous
- * transaction's markers are still being written, which is every time when
+ * transaction's markers are still being written, about every other time when
  * transactions run back to back) with a retry; the shared client's 200 ms
- * first retry put that much on every commit. A failure past these retries
- * fails the commit, which is retried whole with backoff.
+ * first retry put that much on every commit, and 5 ms still most of a
+ * transaction's time. 1 ms: with the kafkajs patch a retry is one
+ * AddPartitionsToTxn request and nothing else (kafkajs-patch.ts). A failure
+ * past these retries fails the commit, which is retried whole with backoff.
  */
-export const TRANSACTION_RETRY = { initialRetryTime: 5, maxRetryTime: 1000, retries: 12, factor: 0.2, multiplier: 2 };
+export const TRANSACTION_RETRY = { initialRetryTime: 1, maxRetryTime: 1000, retries: 12, factor: 0.2, multiplier: 2 };
 
 /**
  * Room left in a record batch for its header and each record's framing, key
@@ -170,6 +173,9 @@ export class ChangePublisher {
 
   /** Connects the transactional producer; this fences any older producer with the same id. */
   async start(): Promise<void> {
+    if (!kafkajsPatched()) {
+      this.o.log.warn('kafkajs is installed without Tandem\'s patch (patches/, applied by npm install; was it run with --ignore-scripts?): replication works, but every Kafka transaction costs about three more requests; run `npx patch-package` in the install folder');
+    }
     this.producer = await this.connectProducer();
     this.schedule();
   }
