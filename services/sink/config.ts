@@ -46,6 +46,9 @@ export const sinkSectionSchema = z
     fetchMaxWaitMs: z
       .number().int().min(1).max(1000).default(5)
       .describe('longest the broker holds a fetch that has no committed record to return; also how soon the sink sees a record committed while a fetch waits (lag), and how often an idle sink polls each broker'),
+    offsetCommitIntervalMs: z
+      .number().int().min(0).max(60_000).default(100)
+      .describe('least time between two offset commits to Kafka (each carries the latest applied offset of every partition); a commit shares the consumer\'s one connection to the broker with its fetches, so commits back to back slow the fetches. A restart re-reads up to this much more, which the slot markers skip'),
     partitionsConsumedConcurrently: z
       .number().int().min(1).max(1024).default(64)
       .describe('Kafka partitions applied in parallel (each partition stays in order); at least the partitions this sink is assigned, so one fetch cycle applies every partition at once'),

@@ -150,6 +150,7 @@ export class SinkService {
       fetchMaxBytes: s.fetchMaxBytes,
       fetchMaxBytesPerPartition: s.fetchMaxBytesPerPartition,
       fetchMaxWaitMs: s.fetchMaxWaitMs,
+      offsetCommitIntervalMs: s.offsetCommitIntervalMs,
       sessionTimeoutMs: s.sessionTimeoutMs,
       log: log.child({ module: 'consumer' }),
       handler: async (batch) => {

@@ -46,6 +46,8 @@ export interface SinkConsumerOptions {
   fetchMaxBytes: number;
   fetchMaxBytesPerPartition: number;
   fetchMaxWaitMs: number;
+  /** Least time between two OffsetCommit requests (offset-committer.ts). */
+  offsetCommitIntervalMs: number;
   sessionTimeoutMs: number;
   log: Logger;
   handler: BatchHandler;
@@ -89,7 +91,7 @@ export class SinkConsumer {
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
-    const committer = new OffsetCommitter((offsets) => consumer.commitOffsets(offsets));
+    const committer = new OffsetCommitter((offsets) => consumer.commitOffsets(offsets), o.offsetCommitIntervalMs);
     this.committer = committer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.joined = true;
