@@ -46,7 +46,8 @@ function pipe(master: ClusterMaster, file: string): Promise<{ replies: number; e
   p.stderr?.on('data', (d: Buffer) => (out += d.toString('utf8')));
   return new Promise((resolve, reject) => {
     p.once('error', reject);
-    p.once('exit', (code) => {
+    // 'close', not 'exit': the exit can come before the last of stdout is read.
+    p.once('close', (code) => {
       const m = /errors: (\d+), replies: (\d+)/.exec(out);
       if (code !== 0 || !m) reject(new Error(`redis-cli --pipe into ${master.host}:${master.port} exited with ${code}: ${out.trim().slice(-300)}`));
       else resolve({ errors: Number(m[1]), replies: Number(m[2]) });
