@@ -38,7 +38,7 @@ export const sinkSectionSchema = z
       .number().int().min(64 * 1024).default(16 * 1024 * 1024)
       .describe('argument bytes per MULTI/EXEC (a single larger event still goes alone)'),
     fetchMaxBytes: z
-      .number().int().min(64 * 1024).default(1024 * 1024)
+      .number().int().min(64 * 1024).default(512 * 1024)
       .describe('most record bytes one fetch brings (Kafka always returns at least one record); what one apply cycle holds in memory'),
     fetchMaxBytesPerPartition: z
       .number().int().min(16 * 1024).default(256 * 1024)
