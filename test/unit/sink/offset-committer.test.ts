@@ -8,6 +8,13 @@ function fakeKafka(clock: { now: number }) {
   return { requests, commit };
 }
 
+/** A committer at `minIntervalMs` over the fake Kafka, on a clock the test moves. */
+function setup(minIntervalMs: number, now = 0) {
+  const clock = { now };
+  const kafka = fakeKafka(clock);
+  return { clock, kafka, c: new OffsetCommitter(kafka.commit, minIntervalMs, () => clock.now) };
+}
+
 const settle = () => new Promise<void>((r) => setImmediate(r));
 const at = (partition: number, offset: number): TopicPartitionOffset => ({ topic: 't', partition, offset: String(offset) });
 
@@ -16,9 +23,7 @@ describe('OffsetCommitter', () => {
   afterEach(() => jest.useRealTimers());
 
   it('sends the first commit at once and the offsets that finish meanwhile together, no sooner than minIntervalMs after it', async () => {
-    const clock = { now: 1000 };
-    const kafka = fakeKafka(clock);
-    const c = new OffsetCommitter(kafka.commit, 100, () => clock.now);
+    const { clock, kafka, c } = setup(100, 1000);
     const first = c.commit(at(0, 5));
     await settle();
     expect(kafka.requests).toHaveLength(1);
@@ -48,9 +53,7 @@ describe('OffsetCommitter', () => {
   });
 
   it('does not wait when the last request started longer than minIntervalMs ago', async () => {
-    const clock = { now: 0 };
-    const kafka = fakeKafka(clock);
-    const c = new OffsetCommitter(kafka.commit, 100, () => clock.now);
+    const { clock, kafka, c } = setup(100);
     const one = c.commit(at(0, 1));
     await settle();
     kafka.requests[0].answer();
@@ -62,9 +65,7 @@ describe('OffsetCommitter', () => {
   });
 
   it('idle() sends what is pending at once instead of waiting out the interval (the consumer stops)', async () => {
-    const clock = { now: 0 };
-    const kafka = fakeKafka(clock);
-    const c = new OffsetCommitter(kafka.commit, 60_000, () => clock.now);
+    const { kafka, c } = setup(60_000);
     void c.commit(at(0, 1));
     await settle();
     const pending = c.commit(at(0, 2));
@@ -81,9 +82,7 @@ describe('OffsetCommitter', () => {
   });
 
   it('rejects the callers of a failed request and still sends the offsets that came after it', async () => {
-    const clock = { now: 0 };
-    const kafka = fakeKafka(clock);
-    const c = new OffsetCommitter(kafka.commit, 10, () => clock.now);
+    const { clock, kafka, c } = setup(10);
     const one = c.commit(at(0, 1));
     await settle();
     const two = c.commit(at(0, 2));
