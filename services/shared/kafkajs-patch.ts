@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 
 /**
  * Whether the installed kafkajs carries Tandem's patch
- * (patches/kafkajs+2.2.4.patch, applied by `npm install`'s postinstall
- * through patch-package): the transactional producer keeps its transaction
+ * (patches/kafkajs+2.2.4.patch, applied by `npm install`'s postinstall,
+ * scripts/apply-patches.js): the transactional producer keeps its transaction
  * coordinator, and a CONCURRENT_TRANSACTIONS retry refreshes no metadata.
  * Without it (an install with --ignore-scripts) everything works, but every
  * source transaction costs about three more requests to the broker

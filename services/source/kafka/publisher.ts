@@ -174,7 +174,7 @@ export class ChangePublisher {
   /** Connects the transactional producer; this fences any older producer with the same id. */
   async start(): Promise<void> {
     if (!kafkajsPatched()) {
-      this.o.log.warn('kafkajs is installed without Tandem\'s patch (patches/, applied by npm install; was it run with --ignore-scripts?): replication works, but every Kafka transaction costs about three more requests; run `npx patch-package` in the install folder');
+      this.o.log.warn('kafkajs is installed without Tandem\'s patch (patches/, applied by npm install; was it run with --ignore-scripts?): replication works, but every Kafka transaction costs about three more requests; run `node scripts/apply-patches.js` in Tandem\'s folder');
     }
     this.producer = await this.connectProducer();
     this.schedule();

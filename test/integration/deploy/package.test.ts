@@ -80,6 +80,11 @@ describe('the npm package', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
+  test('the kafkajs the installed CLI loads carries patches/ (postinstall, with kafkajs hoisted to the app)', () => {
+    const eos = readFileSync(join(app, 'node_modules', 'kafkajs', 'src', 'producer', 'eosManager', 'index.js'), 'utf8');
+    expect(eos).toContain('withTransactionCoordinator');
+  });
+
   test('every dependency is installed, and no devDependency', () => {
     const installed = (name: string) => existsSync(join(app, 'node_modules', name, 'package.json'));
     expect(Object.keys(pkg.dependencies).filter((d) => !installed(d))).toEqual([]);
