@@ -30,6 +30,11 @@ export class MarkerCache {
     return slots;
   }
 
+  /** The cached marker without reading Redis: undefined when it is not cached (then `get` reads it). */
+  peek(slot: number, origin: string): CachedMarker | null | undefined {
+    return this.values.get(origin)?.[slot];
+  }
+
   async get(slot: number, origin: string): Promise<CachedMarker | null> {
     const slots = this.slots(origin);
     const cached = slots[slot];
@@ -48,9 +53,9 @@ export class MarkerCache {
     return value;
   }
 
-  /** What the sink's own EXEC just wrote (always with an index). */
-  set(slot: number, origin: string, value: MarkerValue & { index: number }): void {
-    this.put(this.slots(origin), slot, { ...value, raw: formatMarkerValue(value.partition, value.offset, value.index) });
+  /** What the sink's own EXEC just wrote (always with an index); `raw`, the text it wrote, when the caller has it. */
+  set(slot: number, origin: string, value: MarkerValue & { index: number }, raw?: string): void {
+    this.put(this.slots(origin), slot, { partition: value.partition, offset: value.offset, index: value.index, raw: raw ?? formatMarkerValue(value.partition, value.offset, value.index) });
   }
 
   invalidate(slot: number, origin: string): void {

@@ -80,6 +80,24 @@ const MULTI = encodeCommand(['MULTI']);
 const EXEC = encodeCommand(['EXEC']);
 const WATCH_HEAD = encodePrefix(2, ['WATCH']);
 const GUARD_HEAD = encodePrefix(6, ['EVAL', MARKER_GUARD, '1']);
+const SET_HEAD = encodePrefix(3, ['SET']);
+/** An empty, frozen outcome list: a run with nothing skipped allocates none. */
+const NONE_SKIPPED = Object.freeze([]) as unknown as ItemOutcome[];
+
+/** A run's marker reference, for checkNotBehind and its error (made only when the marker may be behind). */
+function placeOf(run: SlotRun): { slot: number; origin: string; partition: number; topic: string } {
+  return { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' };
+}
+
+/** Marker keys per origin and slot, built once each (markerKey validates the origin and formats the slot tag). */
+class MarkerKeys {
+  private readonly byOrigin = new Map<string, (string | undefined)[]>();
+  of(slot: number, origin: string): string {
+    let keys = this.byOrigin.get(origin);
+    if (keys === undefined) this.byOrigin.set(origin, (keys = new Array<string | undefined>(SLOT_COUNT)));
+    return (keys[slot] ??= markerKey(slot, origin));
+  }
+}
 
 /** An address this sink applied, and the master and connection that took the write. */
 type Applied = MarkerValue & { index: number; node?: string; conn?: number };
@@ -107,6 +125,7 @@ export class Writer {
 
   /** Both can happen once per slot at a time (a FLUSHALL of the target): one line per 5 s, the rest counted in it. */
   private readonly abortLog = new LogSampler();
+  private readonly markerKeys = new MarkerKeys();
   private readonly lostLog = new LogSampler();
 
   constructor(private readonly o: WriterOptions) {}
@@ -157,6 +176,13 @@ export class Writer {
       offset,
       `slot ${run.slot}, origin ${run.origin}: the target's marker (${marker === null ? 'none' : `${marker.partition}:${marker.offset}:${marker.index ?? '*'}`}) is behind what this sink applied (${mine.partition}:${mine.offset}:${mine.index}); a failover of the target lost writes; rewinding partition ${run.partition} to offset ${offset}`,
     );
+  }
+
+  /** The part of checkNotBehind that needs no await: false when `marker` cannot be behind what this sink applied. */
+  private mayBeBehind(run: SlotRun, marker: MarkerValue | null): boolean {
+    if (!this.o.guard) return false;
+    const mine = this.last.get(run.origin)?.[run.slot];
+    return mine !== undefined && isBehind(marker, mine);
   }
 
   /** Counts and logs (sampled) a marker found behind what this sink applied, with no failover since: not re-applied. */
@@ -230,20 +256,31 @@ export class Writer {
   }
 
   private async tryRun(run: SlotRun, ledger: ApplyLedger | undefined, setFull: (waiting: boolean) => void): Promise<ItemOutcome[]> {
+    // What a run needs only when something goes wrong is made then: one run per event is the common case at load.
     const where = new RunPlace(run);
-    const place = { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' };
     let ask: string | undefined;
     // OOM retries are not counted against `retries`: a full target waits for memory, however long.
-    const retrier = new Retrier(POLICIES.targetApply(this.o.backoffMs, this.o.maxBackoffMs), { attempts: this.o.retries });
+    let retrier: Retrier | undefined;
+    const retry = () => (retrier ??= new Retrier(POLICIES.targetApply(this.o.backoffMs, this.o.maxBackoffMs), { attempts: this.o.retries }));
     for (let attempt = 0; ; attempt++) {
-      const skipped: ItemOutcome[] = [];
-      const pending: ApplyItem[] = [];
+      let skipped: ItemOutcome[] = NONE_SKIPPED;
+      let pending: ApplyItem[] = [];
       try {
-        const marker = await this.o.markers.get(run.slot, run.origin);
-        const covered = await this.checkNotBehind(place, marker);
-        for (const item of run.items) {
-          if (isApplied(covered, run.partition, item.offset, item.index, where)) skipped.push({ item, status: 'skipped-applied' });
-          else pending.push(item);
+        const marker = this.o.markers.peek(run.slot, run.origin) ?? (await this.o.markers.get(run.slot, run.origin));
+        const covered = this.mayBeBehind(run, marker) ? await this.checkNotBehind(placeOf(run), marker) : marker;
+        pending = run.items;
+        if (covered !== null) {
+          // Items at or below the marker (re-read after a crash, or applied by an earlier owner) are skipped.
+          for (let n = 0; n < run.items.length; n++) {
+            const item = run.items[n];
+            if (isApplied(covered, run.partition, item.offset, item.index, where)) {
+              if (skipped === NONE_SKIPPED) {
+                skipped = [];
+                pending = run.items.slice(0, n);
+              }
+              skipped.push({ item, status: 'skipped-applied' });
+            } else if (skipped !== NONE_SKIPPED) pending.push(item);
+          }
         }
         if (pending.length === 0) return skipped;
         const sent = await this.exec(run, pending, ask, marker);
@@ -252,7 +289,7 @@ export class Writer {
           // The guard aborted the block: the marker is not what we read. Nothing ran; re-read it and retry.
           this.o.onGuardAbort?.();
           this.o.markers.invalidate(run.slot, run.origin);
-          if (!retrier.spend() || this.o.stopping?.()) {
+          if (!retry().spend() || this.o.stopping?.()) {
             throw TandemError.exhausted(`${where.text}: the marker kept changing under the sink (${attempt + 1} attempts); is another sink applying this partition?`);
           }
           if (attempt === 0 || attempt % 10 === 0) {
@@ -262,7 +299,7 @@ export class Writer {
         }
         const first = pending[0];
         const last = pending[pending.length - 1];
-        this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index });
+        this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index }, sent.marker);
         if (this.o.guard) {
           this.appliedOf(this.last, run.origin)[run.slot] = { partition: run.partition, offset: last.offset, index: last.index, node: sent.node, conn: sent.conn };
           const firsts = this.appliedOf(this.first, run.origin);
@@ -281,11 +318,11 @@ export class Writer {
           // EXECABORT: nothing ran, the cached marker is still right.
           if (pending.length <= 1) return skipped.concat(pending.map((item) => ({ item, status: 'rejected' as const, error: c.message })));
           this.o.log.warn({ slot: run.slot, events: pending.length, err: c.message }, 'transaction refused at queue time; applying its events one by one to isolate the bad one');
-          const out = skipped;
+          const out = skipped.slice();
           for (const item of pending) out.push(...(await this.applyRun({ ...run, items: [item] })));
           return out;
         }
-        if ((!c.full && !retrier.spend()) || this.o.stopping?.()) {
+        if ((!c.full && !retry().spend()) || this.o.stopping?.()) {
           throw new TandemError('RETRIES_EXHAUSTED', `${where.text}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
         }
         setFull(c.full === true);
@@ -303,7 +340,7 @@ export class Writer {
             this.o.log.warn({ err: errorMessage(refreshErr) }, 'cannot refresh the target slot map');
           });
         }
-        if (c.reason !== 'MOVED' && c.reason !== 'ASK') await retrier.wait();
+        if (c.reason !== 'MOVED' && c.reason !== 'ASK') await retry().wait();
       }
     }
   }
@@ -312,15 +349,15 @@ export class Writer {
    * Sends one block; `replies` is null when the guard aborted it (EXEC nil).
    * `node` and `conn` say where it ran, for the WAIT of makeDurable.
    */
-  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined, expected: CachedMarker | null): Promise<{ replies: Reply[] | null; node: string; conn: number; seq: number; markerGone: boolean }> {
+  private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined, expected: CachedMarker | null): Promise<{ replies: Reply[] | null; node: string; conn: number; seq: number; markerGone: boolean; marker: string }> {
     const node = ask ?? (await this.o.router.master(run.slot)).key;
     const pipe = this.o.router.pipe(node);
     const missingOk = this.o.guard === true && ask === undefined && this.missingIsOurs(run, node, pipe.connId, expected);
-    const key = markerKey(run.slot, run.origin);
+    const key = this.markerKeys.of(run.slot, run.origin);
     const last = items[items.length - 1];
-    const marker = ['SET', key, formatMarkerValue(run.partition, last.offset, last.index)];
+    const marker = formatMarkerValue(run.partition, last.offset, last.index);
     const guard = this.o.guard === true;
-    let size = 64 + commandBytes(marker) + (guard ? MARKER_GUARD.length + 2 * key.length + 160 : 0);
+    let size = 96 + 3 * key.length + marker.length + (guard ? MARKER_GUARD.length + 160 : 0);
     let commands = 0;
     for (const item of items) {
       for (const argv of item.commands) {
@@ -348,13 +385,15 @@ export class Writer {
     if (ask !== undefined) out.raw(ASKING);
     if (ask !== undefined) prefix++;
     out.raw(MULTI);
-    out.command(marker);
+    out.raw(SET_HEAD);
+    out.bulk(key);
+    out.bulk(marker);
     for (const item of items) for (const argv of item.commands) out.command(argv);
     out.raw(EXEC);
     const sent = await pipe.sendTracked(out.finish(), commands + 3 + prefix);
-    if (!guard) return { replies: execResult(sent.replies.slice(prefix)), node, conn: sent.conn, seq: sent.seq, markerGone: false };
+    if (!guard) return { replies: execResult(prefix === 0 ? sent.replies : sent.replies.slice(prefix)), node, conn: sent.conn, seq: sent.seq, markerGone: false, marker };
     const replies = guardedExecResult(sent.replies, ask !== undefined, this.o.log);
-    return { replies, node, conn: sent.conn, seq: sent.seq, markerGone: replies !== null && sent.replies[ask !== undefined ? 3 : 1] === MARKER_GONE };
+    return { replies, node, conn: sent.conn, seq: sent.seq, markerGone: replies !== null && sent.replies[ask !== undefined ? 3 : 1] === MARKER_GONE, marker };
   }
 
   /**
@@ -456,9 +495,10 @@ export class Writer {
 export function guardedExecResult(replies: Reply[], ask: boolean, log?: Pick<Logger, 'warn'>): Reply[] | null {
   const watch = replies[ask ? 1 : 0];
   const check = replies[ask ? 3 : 1];
-  const rest = replies.slice(ask ? 5 : 2);
-  const exec = rest[rest.length - 1];
+  const exec = replies[replies.length - 1];
   if (exec === null) return null;
+  if (!(watch instanceof Error) && !(check instanceof Error) && Array.isArray(exec) && !(replies[ask ? 5 : 2] instanceof Error)) return exec; // the common case, without copies
+  const rest = replies.slice(ask ? 5 : 2);
   const guardErrors = [watch, check].filter((r): r is Error => r instanceof Error);
   if (exec instanceof Error) (exec as Error & { previousErrors?: Error[] }).previousErrors = guardErrors.concat(rest.slice(1, -1).filter((r): r is Error => r instanceof Error));
   const result = execResult(rest);
