@@ -266,7 +266,8 @@ export class Writer {
       let skipped: ItemOutcome[] = NONE_SKIPPED;
       let pending: ApplyItem[] = [];
       try {
-        const marker = this.o.markers.peek(run.slot, run.origin) ?? (await this.o.markers.get(run.slot, run.origin));
+        const cached = this.o.markers.peek(run.slot, run.origin);
+        const marker = cached !== undefined ? cached : await this.o.markers.get(run.slot, run.origin);
         const covered = this.mayBeBehind(run, marker) ? await this.checkNotBehind(placeOf(run), marker) : marker;
         pending = run.items;
         if (covered !== null) {
