@@ -84,7 +84,7 @@ const SET_HEAD = encodePrefix(3, ['SET']);
 /** An empty, frozen outcome list: a run with nothing skipped allocates none. */
 const NONE_SKIPPED = Object.freeze([]) as unknown as ItemOutcome[];
 
-/** A run's marker reference, for checkNotBehind and its error (made only when the marker may be behind). */
+/** Where a run's marker is (slot, origin) and what a rewind of it needs (partition, topic): checkNotBehind and the ledger's read-back. */
 function placeOf(run: SlotRun): { slot: number; origin: string; partition: number; topic: string } {
   return { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' };
 }
@@ -112,7 +112,7 @@ export class ApplyLedger {
     if (m === undefined) this.masters.set(master, (m = { conns: new Set(), seq, runs: new Map() }));
     m.conns.add(conn);
     if (seq > m.seq) m.seq = seq;
-    m.runs.set(`${run.origin}/${run.slot}`, { slot: run.slot, origin: run.origin, partition: run.partition, topic: run.items[0]?.record.topic ?? '' });
+    m.runs.set(`${run.origin}/${run.slot}`, placeOf(run));
   }
 }
 
@@ -158,10 +158,9 @@ export class Writer {
    * (the next block writes the marker again); logged and counted.
    */
   private async checkNotBehind(run: { slot: number; origin: string; partition: number; topic: string }, marker: MarkerValue | null): Promise<MarkerValue | null> {
-    if (!this.o.guard) return marker;
+    if (!this.mayBeBehind(run, marker)) return marker;
     const last = this.appliedOf(this.last, run.origin);
-    const mine = last[run.slot];
-    if (mine === undefined || !isBehind(marker, mine)) return marker;
+    const mine = last[run.slot]!;
     if (!(await this.couldHaveLost(run.slot, mine))) {
       this.markerLost(run, marker, mine);
       return { partition: mine.partition, offset: mine.offset, index: mine.index };
@@ -179,7 +178,7 @@ export class Writer {
   }
 
   /** The part of checkNotBehind that needs no await: false when `marker` cannot be behind what this sink applied. */
-  private mayBeBehind(run: SlotRun, marker: MarkerValue | null): boolean {
+  private mayBeBehind(run: { slot: number; origin: string }, marker: MarkerValue | null): boolean {
     if (!this.o.guard) return false;
     const mine = this.last.get(run.origin)?.[run.slot];
     return mine !== undefined && isBehind(marker, mine);
@@ -222,7 +221,7 @@ export class Writer {
 
   /** Reads a marker, following ASK (the key may already sit on the importing node). */
   async readMarker(slot: number, origin: string): Promise<Buffer | null> {
-    const key = markerKey(slot, origin);
+    const key = this.markerKeys.of(slot, origin);
     const { client } = await this.o.router.master(slot);
     try {
       return await client.getBuffer(key);
