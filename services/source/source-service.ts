@@ -113,6 +113,7 @@ export class SourceService {
       transactionalId: `tandem-source-${config.dc}`,
       log: log.child({ module: 'publisher' }),
       commitIntervalMs: config.source.commitIntervalMs,
+      lingerMs: config.source.lingerMs,
       maxBufferedBytes: config.source.maxBufferedBytes,
       maxEventsPerRecord: config.source.maxEventsPerRecord,
       maxRecordBytes: config.source.maxRecordBytes,

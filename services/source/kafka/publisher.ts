@@ -21,11 +21,16 @@ import { packRecords, RECORD_HEADERS_BYTES } from './record-packer';
  * (PSYNC) from its committed checkpoint, and the events past it, never
  * committed, are streamed again by the master.
  *
- * Transactions never wait for a timer when there are events: the next one
- * starts as soon as the previous commit returns (group commit), so an event
- * waits at most one commit. Only a checkpoint without events (an idle link's
- * position) waits up to `commitIntervalMs`, to keep idle sources from
- * committing empty transactions back to back.
+ * Group commit: the next transaction starts as soon as the previous commit
+ * returns and `lingerMs` has passed since, or at once when a record's worth
+ * of events (`maxRecordBytes`) is buffered; so an event waits at most one
+ * commit and one linger, and never a linger under a backlog. The linger is
+ * Kafka's `linger.ms` for transactions: back to back, a source commits
+ * 100-250 transactions a second at any write rate, each with a marker on
+ * every partition it touched, and that alone kept the broker busy
+ * (docs/source.md "Group commit, with a linger"). Only a checkpoint without
+ * events (an idle link's position) waits up to `commitIntervalMs`, to keep
+ * idle sources from committing empty transactions back to back.
  *
  * One transactional id per source (`tandem-source-<dc>`): a second source
  * started by mistake fences the first (its next commit fails with
@@ -44,6 +49,8 @@ export interface PublisherOptions {
   log: Logger;
   /** The longest a checkpoint without events waits for its transaction. */
   commitIntervalMs: number;
+  /** Time after a commit returns before the next transaction starts, unless `maxRecordBytes` are buffered (0: at once). */
+  lingerMs: number;
   maxBufferedBytes: number;
   /** Most events in one Kafka record. */
   maxEventsPerRecord: number;
@@ -114,14 +121,16 @@ export class ChangePublisher {
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
-  /** The commit that is due: at once, or on a timer (checkpoints only, or a backoff). */
-  private scheduled: 'now' | 'timer' | undefined;
+  /** The commit that is due: at once, after the linger (events), or on a timer (checkpoints only, or a backoff). */
+  private scheduled: 'now' | 'linger' | 'timer' | undefined;
   private flushing: Promise<void> | undefined;
   private fatal: TandemError | undefined;
   private stopped = false;
   private failures = 0;
   /** When the last transaction committed (0: none yet). */
   lastCommitAt = 0;
+  /** When the last commit attempt returned, committed or not: the linger counts from it. */
+  private lastReturnAt = 0;
   /** Checkpoint keys with a committed record (tombstoned ones removed). */
   private readonly committedKeys = new Set<string>();
 
@@ -276,22 +285,32 @@ export class ChangePublisher {
   }
 
   /**
-   * Makes sure a commit is coming: at once (next turn of the event loop, so
-   * the events appended in this turn share it) when events wait, after
-   * `commitIntervalMs` when only checkpoints do, after a backoff when the last
-   * commit failed. While a commit runs nothing is scheduled; its end schedules
-   * the next.
+   * Makes sure a commit is coming: when events wait, `lingerMs` after the
+   * last commit returned, or at once (next turn of the event loop, so the
+   * events appended in this turn share it) when that has passed or a
+   * record's worth is buffered; after `commitIntervalMs` when only
+   * checkpoints wait; after a backoff when the last commit failed. While a
+   * commit runs nothing is scheduled; its end schedules the next.
    */
   private schedule(): void {
     if (this.stopped || this.fatal || this.flushing || !this.producer || (this.pending.empty && this.uncertain === undefined)) return;
-    const now = this.failures === 0 && this.pending.length > 0;
-    if (this.scheduled === 'now' || (this.scheduled === 'timer' && !now)) return;
-    clearTimeout(this.timer); // a checkpoint's timer gives way to events
+    const events = this.failures === 0 && this.pending.length > 0;
+    if (this.scheduled === 'now' || (this.scheduled === 'timer' && !events)) return;
+    // Lingering: only a full record's worth of events cuts it short (checked per append, without a clock read).
+    if (this.scheduled === 'linger' && this.pending.bytes < this.o.maxRecordBytes) return;
+    clearTimeout(this.timer); // a checkpoint's timer gives way to events, a linger to a full record
     const run = () => {
       this.scheduled = undefined;
-      this.flush().finally(() => this.schedule());
+      this.flush().finally(() => {
+        this.lastReturnAt = Date.now();
+        this.schedule();
+      });
     };
-    if (now) {
+    const linger = events && this.pending.bytes < this.o.maxRecordBytes ? this.lastReturnAt + this.o.lingerMs - Date.now() : 0;
+    if (events && linger > 0) {
+      this.scheduled = 'linger';
+      this.timer = setTimeout(run, linger);
+    } else if (events) {
       this.scheduled = 'now';
       this.immediate = setImmediate(run);
     } else {

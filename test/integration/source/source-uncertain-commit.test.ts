@@ -35,7 +35,7 @@ async function publishWithFault(dc: string, fault: 'lose-reply' | 'lose-request'
   const publisher = new ChangePublisher({
     kafka: kafka(), dc, partitions: 16, transactionalId: `tandem-source-${dc}`,
     log: createLogger('test', { level: 'silent' }),
-    commitIntervalMs: 50, maxBufferedBytes: 32 * 1024 * 1024, maxEventsPerRecord: 1000, maxRecordBytes: 1024 * 1024, maxMessageBytes: 8 * 1024 * 1024,
+    commitIntervalMs: 50, lingerMs: 0, maxBufferedBytes: 32 * 1024 * 1024, maxEventsPerRecord: 1000, maxRecordBytes: 1024 * 1024, maxMessageBytes: 8 * 1024 * 1024,
     // The second transaction meets the fault, once.
     faults: { commit: () => (++faults === 2 ? fault : undefined) },
     onUncertainCommit: (o) => outcomes.push(o),
