@@ -54,6 +54,7 @@ import { defaultStackSettings, stackDown, stackUp, type StackState } from '../se
 import { seedNodes } from '../services/cli/stack/check';
 import { packageRoot } from '../services/shared/paths';
 import { DEFAULT_PARTITIONS, ensureTopics } from '../services/shared/topics';
+import { sourceSectionSchema } from '../services/source/config';
 import { updateBenchmarksSection } from './lib/benchmarks-md';
 import { clusterNodes, disconnectNodes, flushCluster, type ClusterNodes } from './lib/cluster-nodes';
 import { topSelfTime } from './lib/cpu-profile';
@@ -361,7 +362,7 @@ function report(machine: MachineInfo, o: Options, results: LoadResult[], details
       'on a dedicated local stack (Kafka + two 3-master clusters and the replicator, all on this machine); both clusters emptied before each load.',
       `max = ${o.requests} SETs of distinct keys over every slot through \`redis-cli --pipe\`, one RESP file per master, all at once; paced loads write for ${o.seconds} s with a probe every 5 ms.`,
       `"replicated /s" = writes / (load start → DBSIZE over b's masters counts them all, polled every 20 ms). Lag = probe SET sent to a → seen by a client polling b every 2 ms.`,
-      `${o.partitions} partitions; source commitIntervalMs ${o.commitIntervalMs}; sink defaults. Peak RSS = max of VmRSS every 200 ms and VmHWM (reset at the load's start).`,
+      `${o.partitions} partitions; source commitIntervalMs ${o.commitIntervalMs}, lingerMs ${sourceSectionSchema.parse({}).lingerMs} (its default); sink defaults. Peak RSS = max of VmRSS every 200 ms and VmHWM (reset at the load's start).`,
       '',
       `Machine: nproc ${machine.nproc}, ${machine.cpu}, RAM ${machine.ramGiB} GiB, node ${machine.node}; commit ${machine.commit}; 1-minute load average ${machine.loadAvg1m} at the start (the machine is shared); ${new Date().toISOString().slice(0, 10)}.`,
       '',
