@@ -49,7 +49,7 @@ export interface PublisherOptions {
   log: Logger;
   /** The longest a checkpoint without events waits for its transaction. */
   commitIntervalMs: number;
-  /** Time after a commit returns before the next transaction starts, unless `maxRecordBytes` are buffered (0: at once). */
+  /** Time after a commit returns before the next transaction starts, unless `maxRecordBytes` (or a full buffer) wait (0: at once). */
   lingerMs: number;
   maxBufferedBytes: number;
   /** Most events in one Kafka record. */
@@ -296,8 +296,10 @@ export class ChangePublisher {
     if (this.stopped || this.fatal || this.flushing || !this.producer || (this.pending.empty && this.uncertain === undefined)) return;
     const events = this.failures === 0 && this.pending.length > 0;
     if (this.scheduled === 'now' || (this.scheduled === 'timer' && !events)) return;
-    // Lingering: only a full record's worth of events cuts it short (checked per append, without a clock read).
-    if (this.scheduled === 'linger' && this.pending.bytes < this.o.maxRecordBytes) return;
+    // A record's worth of events cuts a linger short (checked per append, without a clock read); so does a
+    // full buffer, whose links wait for this commit.
+    const full = this.pending.bytes >= Math.min(this.o.maxRecordBytes, this.o.maxBufferedBytes);
+    if (this.scheduled === 'linger' && !full) return;
     clearTimeout(this.timer); // a checkpoint's timer gives way to events, a linger to a full record
     const run = () => {
       this.scheduled = undefined;
@@ -306,7 +308,7 @@ export class ChangePublisher {
         this.schedule();
       });
     };
-    const linger = events && this.pending.bytes < this.o.maxRecordBytes ? this.lastReturnAt + this.o.lingerMs - Date.now() : 0;
+    const linger = events && !full ? this.lastReturnAt + this.o.lingerMs - Date.now() : 0;
     if (events && linger > 0) {
       this.scheduled = 'linger';
       this.timer = setTimeout(run, linger);
