@@ -25,13 +25,18 @@ interface Commit {
   events: number;
 }
 
-async function withPublisher(dc: string, lingerMs: number, body: (p: ChangePublisher, commits: Commit[]) => Promise<void>): Promise<void> {
+async function withPublisher(
+  dc: string,
+  lingerMs: number,
+  body: (p: ChangePublisher, commits: Commit[]) => Promise<void>,
+  limits = { maxRecordBytes: 64 * 1024, maxBufferedBytes: 32 * 1024 * 1024 },
+): Promise<void> {
   await createDcTopics(dc);
   const commits: Commit[] = [];
   const publisher = new ChangePublisher({
     kafka: kafka(), dc, partitions: 16, transactionalId: `tandem-source-${dc}`,
     log: createLogger('test', { level: 'silent' }),
-    commitIntervalMs: 50, lingerMs, maxBufferedBytes: 32 * 1024 * 1024, maxEventsPerRecord: 1000, maxRecordBytes: 64 * 1024, maxMessageBytes: 8 * 1024 * 1024,
+    commitIntervalMs: 50, lingerMs, maxEventsPerRecord: 1000, maxMessageBytes: 8 * 1024 * 1024, ...limits,
     onCommit: ({ ms, events }) => {
       const end = Date.now();
       commits.push({ start: end - ms, end, events });
@@ -78,6 +83,27 @@ describe('source: the linger between transactions', () => {
       await until('the full record\'s commit', () => commits.length >= 2, 10_000);
       expect(commits[1].start - commits[0].end).toBeLessThan(10_000);
     });
+    expect(await readEvents(dc)).toHaveLength(65);
+  }, 60_000);
+
+  test('a full buffer (maxBufferedBytes below a record\'s worth) starts the transaction before the linger ends', async () => {
+    const dc = `linger-buffer-${run}`;
+    await withPublisher(
+      dc,
+      20_000,
+      async (p, commits) => {
+        await p.append(event(0));
+        await until('the first commit', () => commits.length === 1);
+        // The 64th 1 KiB event fills the 64 KiB buffer: its append waits for the commit the linger would otherwise hold back.
+        const appended = (async () => {
+          for (let i = 1; i <= 64; i++) await p.append(event(i, 1024));
+        })();
+        await until('the full buffer\'s commit', () => commits.length >= 2, 10_000);
+        await appended;
+        expect(commits[1].start - commits[0].end).toBeLessThan(10_000);
+      },
+      { maxRecordBytes: 1024 * 1024, maxBufferedBytes: 64 * 1024 },
+    );
     expect(await readEvents(dc)).toHaveLength(65);
   }, 60_000);
 });
