@@ -84,3 +84,69 @@ describe('kafkajs patch: the transaction coordinator is looked up once', () => {
     expect(after.findCoordinator).toBe(2);
   });
 });
+
+/**
+ * The patched encoder writes a varint into its buffer instead of building an
+ * array and a Buffer for each. Its bytes must stay exactly Kafka's: zigzag,
+ * then base-128 little-endian groups (the record format's varint, KIP-98),
+ * checked against a reference written here and read back by kafkajs's own
+ * decoder, between fixed-width fields so that offsets are checked too.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Encoder = require('kafkajs/src/protocol/encoder') as new () => {
+  writeVarInt(v: number): unknown;
+  writeUVarInt(v: number): unknown;
+  writeInt8(v: number): unknown;
+  buffer: Buffer;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Decoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => { readVarInt(): number; readUVarInt(): number; readInt8(): number };
+
+function leb128(u: number): number[] {
+  const out: number[] = [];
+  let z = u >>> 0;
+  while (z >= 0x80) {
+    out.push((z & 0x7f) | 0x80);
+    z >>>= 7;
+  }
+  out.push(z);
+  return out;
+}
+
+const zigzag = (v: number) => ((v << 1) ^ (v >> 31)) >>> 0;
+
+const VALUES = [0, 1, -1, 2, -2, 63, -64, 64, -65, 127, 128, 255, 300, 8191, 8192, -8193, 2 ** 20, 2 ** 27 - 1, 2 ** 27, 2 ** 31 - 1, -(2 ** 31)];
+
+describe('kafkajs varints (patches/kafkajs+2.2.4.patch)', () => {
+  it.each(VALUES)('writeVarInt(%d) gives the zigzag LEB128 bytes', (v) => {
+    const e = new Encoder();
+    e.writeVarInt(v);
+    expect([...e.buffer]).toEqual(leb128(zigzag(v)));
+  });
+
+  it('a run of varints between fixed-width fields reads back as written', () => {
+    const e = new Encoder();
+    for (const v of VALUES) {
+      e.writeInt8(7);
+      e.writeVarInt(v);
+      e.writeUVarInt(Math.abs(v) % 2 ** 31);
+    }
+    e.writeInt8(9);
+    const expected = VALUES.flatMap((v) => [7, ...leb128(zigzag(v)), ...leb128(Math.abs(v) % 2 ** 31)]).concat([9]);
+    expect([...e.buffer]).toEqual(expected);
+    const d = new Decoder(e.buffer);
+    for (const v of VALUES) {
+      expect(d.readInt8()).toBe(7);
+      expect(d.readVarInt()).toBe(v);
+      expect(d.readUVarInt()).toBe(Math.abs(v) % 2 ** 31);
+    }
+    expect(d.readInt8()).toBe(9);
+  });
+
+  it('grows the buffer when a varint does not fit', () => {
+    const e = new Encoder();
+    for (let i = 0; i < 1000; i++) e.writeVarInt(-(2 ** 31));
+    expect(e.buffer.length).toBe(5000);
+    expect([...e.buffer.subarray(4995)]).toEqual(leb128(zigzag(-(2 ** 31))));
+  });
+});
