@@ -112,7 +112,7 @@ export function frameRecord(bodies: readonly Buffer[]): Buffer {
 
 /** The framing a record adds to its event bodies (magic, version, count varint, terminator). */
 export function recordFramingBytes(count: number): number {
-  return HEADER_BYTES + zigzagVarint(count).length + 1;
+  return HEADER_BYTES + zigzagVarintLength(count) + 1;
 }
 
 /** Encodes events as one record value (tools and tests; the publisher frames pre-encoded bodies). */
@@ -227,6 +227,13 @@ function zigzagVarint(n: number): Buffer {
   }
   bytes.push(v);
   return Buffer.from(bytes);
+}
+
+/** The length of zigzagVarint(n), without building it: the publisher asks for every event it buffers. */
+function zigzagVarintLength(n: number): number {
+  let length = 1;
+  for (let v = n * 2; v >= 0x80; v = Math.floor(v / 0x80)) length++;
+  return length;
 }
 
 function decodeError(message: string, cause?: unknown): TandemError {

@@ -8,6 +8,7 @@ import {
   EventBodyWriter,
   frameRecord,
   readRecordHeaders,
+  recordFramingBytes,
 } from '../../../services/shared/change-record';
 import { CHANGE_BATCH, CHANGE_BATCH_VERSION, loadSchema, schemaType } from '../../../services/shared/schemas';
 
@@ -139,5 +140,12 @@ describe('EventBodyWriter: bodies encoded into shared arenas', () => {
     expect(() => writer.encode(event({ commands: [[b('SET'), 'x' as unknown as Buffer]] }))).toThrow(
       expect.objectContaining({ code: 'EVENT_ENCODE', message: expect.stringMatching(/commands\.0\.1/) }),
     );
+  });
+});
+
+describe('recordFramingBytes', () => {
+  test.each([1, 63, 64, 65, 8191, 8192, 100_000, 2 ** 20])('is what frameRecord adds around %d bodies', (n) => {
+    // Empty bodies: the record is its framing alone (magic, version, the Avro block count, the end of the array).
+    expect(recordFramingBytes(n)).toBe(frameRecord(new Array<Buffer>(n).fill(Buffer.alloc(0))).length);
   });
 });
