@@ -171,6 +171,8 @@ export class EventBuilder {
 
   /** Groups commands by (db, slot) in order of first appearance; keyless ones become control units. */
   private fromCommands(commands: readonly StreamCommand[], origin: string, stamp: EventStamp, seq0: number): ChangeEvent[] {
+    // One command, the stream's common case: its event without the grouping's map, sets and keys (the same event).
+    if (commands.length === 1) return this.fromCommand(commands[0], origin, stamp, seq0);
     const units: Unit[] = [];
     const groups = new Map<string, Unit>();
     for (const { argv, db } of commands) {
@@ -203,6 +205,19 @@ export class EventBuilder {
         seq: seq0 + n, flags: [...u.flags], dedupeKey: u.dedupeKey,
       };
     });
+  }
+
+  private fromCommand({ argv, db }: StreamCommand, origin: string, stamp: EventStamp, seq: number): ChangeEvent[] {
+    const c = this.classify(argv);
+    if (c.type === 'skip') return [];
+    const control = c.type === 'control';
+    return [
+      {
+        origin, source: stamp.source, kind: control ? 'control' : 'command', slot: c.slot, db, commands: [argv],
+        replId: stamp.link.replId, replOffset: stamp.offset, nodeId: stamp.link.nodeId, capturedAt: stamp.capturedAt,
+        seq, flags: control ? [...new Set(c.flags)] : c.reserved ? [EVENT_FLAGS.reservedKey] : [], dedupeKey: control ? c.dedupeKey : null,
+      },
+    ];
   }
 
   private classify(argv: Buffer[]): Classified {
