@@ -26,6 +26,11 @@ import type * as tls from 'node:tls';
 /** Consecutive topology reads without the link's master (nor a replica of it) before the link ends as gone. */
 const GONE_AFTER_READS = 5;
 
+function hasRestoreAsking(commands: readonly ReplicatedCommand[]): boolean {
+  for (const c of commands) if (isRestoreAsking(c.argv)) return true;
+  return false;
+}
+
 /**
  * Keeps one master's replica link alive: the single error handler of a link.
  *
@@ -86,6 +91,8 @@ export class LinkRunner implements GuardedLink {
   private ownSlots: OwnSlots | undefined;
   private checkpoint: Required<ReplicationCheckpoint> | undefined;
   private committedKey: string | undefined;
+  /** The last link identity handed to the event builder (linkOf). */
+  private lastLink: LinkContext | undefined;
   private link: ReplicaLink | undefined;
   private watcher: KeyeventWatcher | undefined;
   private stopping = false;
@@ -430,10 +437,10 @@ export class LinkRunner implements GuardedLink {
   }
 
   private async onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> {
-    const link = { ...context, replId: ev.checkpoint.replid };
+    const link = this.linkOf(context, ev.checkpoint.replid);
     let commands = ev.commands;
     // RESTORE-ASKING is only ever sent by MIGRATE: a key moving in from another master of this cluster.
-    if (commands.some((c) => isRestoreAsking(c.argv))) {
+    if (hasRestoreAsking(commands)) {
       const kept = commands.filter((c) => !isRestoreAsking(c.argv));
       this.o.metrics.migratedKeys.inc({ link: this.name, direction: 'in' }, commands.length - kept.length);
       commands = kept;
@@ -509,10 +516,18 @@ export class LinkRunner implements GuardedLink {
     return { found, rest };
   }
 
+  /** The link's identity for the event builder, one object per (node, replid) rather than one per event. */
+  private linkOf(context: LinkContext, replId: string): LinkContext {
+    const last = this.lastLink;
+    if (last !== undefined && last.nodeId === context.nodeId && last.replId === replId) return last;
+    return (this.lastLink = { ...context, replId });
+  }
+
   private async publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> {
-    const admitted = events.filter((e) => e.dedupeKey === null || this.o.oncePerCluster.admit(e.dedupeKey, this.name));
+    // One event without a dedupe key (the common case) is admitted without a copy of the list.
+    const admitted = events.length === 1 && events[0].dedupeKey === null ? events : events.filter((e) => e.dedupeKey === null || this.o.oncePerCluster.admit(e.dedupeKey, this.name));
     // Keys that moved here from another master: that master's earlier writes go first.
-    if (admitted.some((e) => this.o.guard.needsOrder(this, e.slot))) {
+    if (this.needsOrder(admitted)) {
       await this.o.guard.orderAfter(this, new Set(admitted.map((e) => e.slot)), this.link?.readAt ?? performance.now());
     }
     for (let i = 0; i < admitted.length; i++) {
@@ -521,6 +536,11 @@ export class LinkRunner implements GuardedLink {
     }
     if (admitted.length === 0 && checkpoint) this.advance(checkpoint);
     else if (checkpoint) this.track(checkpoint);
+  }
+
+  private needsOrder(events: readonly ChangeEvent[]): boolean {
+    for (const e of events) if (this.o.guard.needsOrder(this, e.slot)) return true;
+    return false;
   }
 
   /** Moves the committed position without an event (idle stream, end of an RDB, new replid). */
