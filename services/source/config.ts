@@ -15,7 +15,7 @@ export const sourceSectionSchema = z
       .describe('the longest a link position without new events (an idle link) waits for its Kafka transaction; events never wait for it (see lingerMs)'),
     lingerMs: z
       .number().int().min(0).max(1000).default(10)
-      .describe('after a Kafka commit returns, how long events gather before the next transaction starts; a record\'s worth buffered (maxRecordBytes) starts it at once. Kafka\'s linger.ms for transactions: it bounds the transactions per second (each writes a marker on every partition it touched) at a few ms of latency. 0: back to back'),
+      .describe('after a Kafka commit returns, how long events gather before the next transaction starts; a record\'s worth buffered (maxRecordBytes), or a full buffer (maxBufferedBytes), starts it at once. Kafka\'s linger.ms for transactions: it bounds the transactions per second (each writes a marker on every partition it touched) at a few ms of latency. 0: back to back'),
     maxEventsPerRecord: z
       .number().int().min(1).max(100_000).default(1000)
       .describe('most events in one Kafka record of the changes topic (a record is a run of consecutive events of one partition)'),

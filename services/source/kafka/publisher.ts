@@ -23,7 +23,8 @@ import { packRecords, RECORD_HEADERS_BYTES } from './record-packer';
  *
  * Group commit: the next transaction starts as soon as the previous commit
  * returns and `lingerMs` has passed since, or at once when a record's worth
- * of events (`maxRecordBytes`) is buffered; so an event waits at most one
+ * of events (`maxRecordBytes`) is buffered or the buffer is full
+ * (`maxBufferedBytes`, the links waiting); so an event waits at most one
  * commit and one linger, and never a linger under a backlog. The linger is
  * Kafka's `linger.ms` for transactions: back to back, a source commits
  * 100-250 transactions a second at any write rate, each with a marker on
@@ -287,8 +288,8 @@ export class ChangePublisher {
   /**
    * Makes sure a commit is coming: when events wait, `lingerMs` after the
    * last commit returned, or at once (next turn of the event loop, so the
-   * events appended in this turn share it) when that has passed or a
-   * record's worth is buffered; after `commitIntervalMs` when only
+   * events appended in this turn share it) when that has passed, a
+   * record's worth is buffered or the buffer is full; after `commitIntervalMs` when only
    * checkpoints wait; after a backoff when the last commit failed. While a
    * commit runs nothing is scheduled; its end schedules the next.
    */
