@@ -83,6 +83,20 @@ type Classified =
   | { type: 'control'; slot: number; flags: string[]; dedupeKey: string | null }
   | { type: 'keyed'; slot: number; reserved: boolean };
 
+/** A stream event: what the grouping decided, stamped with the link's position. */
+function streamEvent(
+  origin: string,
+  stamp: EventStamp,
+  seq: number,
+  u: { kind: EventKind; slot: number; db: number; commands: Buffer[][]; flags: string[]; dedupeKey: string | null },
+): ChangeEvent {
+  return {
+    origin, source: stamp.source, kind: u.kind, slot: u.slot, db: u.db, commands: u.commands,
+    replId: stamp.link.replId, replOffset: stamp.offset, nodeId: stamp.link.nodeId, capturedAt: stamp.capturedAt,
+    seq, flags: u.flags, dedupeKey: u.dedupeKey,
+  };
+}
+
 interface Unit {
   kind: 'group' | 'control';
   db: number;
@@ -199,11 +213,7 @@ export class EventBuilder {
     }
     return units.map((u, n) => {
       const kind: EventKind = u.kind === 'control' ? 'control' : u.commands.length > 1 ? 'transaction' : 'command';
-      return {
-        origin, source: stamp.source, kind, slot: u.slot, db: u.db, commands: u.commands,
-        replId: stamp.link.replId, replOffset: stamp.offset, nodeId: stamp.link.nodeId, capturedAt: stamp.capturedAt,
-        seq: seq0 + n, flags: [...u.flags], dedupeKey: u.dedupeKey,
-      };
+      return streamEvent(origin, stamp, seq0 + n, { kind, slot: u.slot, db: u.db, commands: u.commands, flags: [...u.flags], dedupeKey: u.dedupeKey });
     });
   }
 
@@ -212,11 +222,10 @@ export class EventBuilder {
     if (c.type === 'skip') return [];
     const control = c.type === 'control';
     return [
-      {
-        origin, source: stamp.source, kind: control ? 'control' : 'command', slot: c.slot, db, commands: [argv],
-        replId: stamp.link.replId, replOffset: stamp.offset, nodeId: stamp.link.nodeId, capturedAt: stamp.capturedAt,
-        seq, flags: control ? [...new Set(c.flags)] : c.reserved ? [EVENT_FLAGS.reservedKey] : [], dedupeKey: control ? c.dedupeKey : null,
-      },
+      streamEvent(origin, stamp, seq, {
+        kind: control ? 'control' : 'command', slot: c.slot, db, commands: [argv],
+        flags: control ? [...new Set(c.flags)] : c.reserved ? [EVENT_FLAGS.reservedKey] : [], dedupeKey: control ? c.dedupeKey : null,
+      }),
     ];
   }
 

@@ -2,6 +2,7 @@ import { createLogger } from '../../../services/shared/logger';
 import type { ChangeEvent } from '../../../services/shared/change-event';
 import { ChangePublisher } from '../../../services/source/kafka/publisher';
 import { createDcTopics, kafka, readEvents } from '../../harness/source-process';
+import { waitFor } from '../replication/link-helpers';
 
 /**
  * `source.lingerMs` on the real broker: after a commit returns, events gather
@@ -50,22 +51,14 @@ async function withPublisher(
   }
 }
 
-async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('source: the linger between transactions', () => {
   test('an event appended right after a commit starts its transaction lingerMs after that commit returned', async () => {
     const dc = `linger-wait-${run}`;
     await withPublisher(dc, 400, async (p, commits) => {
       await p.append(event(1));
-      await until('the first commit', () => commits.length === 1);
+      await waitFor('the first commit', () => commits.length === 1);
       await p.append(event(2));
-      await until('the second commit', () => commits.length === 2);
+      await waitFor('the second commit', () => commits.length === 2);
       // The second transaction started no earlier than the linger after the first returned (timers fire a little early at most by rounding).
       expect(commits[1].start - commits[0].end).toBeGreaterThanOrEqual(390);
       expect(commits[1].events).toBe(1);
@@ -77,10 +70,10 @@ describe('source: the linger between transactions', () => {
     const dc = `linger-full-${run}`;
     await withPublisher(dc, 20_000, async (p, commits) => {
       await p.append(event(0));
-      await until('the first commit', () => commits.length === 1);
+      await waitFor('the first commit', () => commits.length === 1);
       // 64 KiB of buffered events (maxRecordBytes): 1 KiB values.
       for (let i = 1; i <= 64; i++) await p.append(event(i, 1024));
-      await until('the full record\'s commit', () => commits.length >= 2, 10_000);
+      await waitFor('the full record\'s commit', () => commits.length >= 2, 10_000);
       expect(commits[1].start - commits[0].end).toBeLessThan(10_000);
     });
     expect(await readEvents(dc)).toHaveLength(65);
@@ -93,12 +86,12 @@ describe('source: the linger between transactions', () => {
       20_000,
       async (p, commits) => {
         await p.append(event(0));
-        await until('the first commit', () => commits.length === 1);
+        await waitFor('the first commit', () => commits.length === 1);
         // The 64th 1 KiB event fills the 64 KiB buffer: its append waits for the commit the linger would otherwise hold back.
         const appended = (async () => {
           for (let i = 1; i <= 64; i++) await p.append(event(i, 1024));
         })();
-        await until('the full buffer\'s commit', () => commits.length >= 2, 10_000);
+        await waitFor('the full buffer\'s commit', () => commits.length >= 2, 10_000);
         await appended;
         expect(commits[1].start - commits[0].end).toBeLessThan(10_000);
       },
