@@ -184,7 +184,9 @@ function startSource(dir: string, kafkaBrokers: string, seeds: string, cli: stri
   // --cpu-prof writes its profile on a clean exit; --prof logs ticks as it goes, so it survives a SIGKILL.
   const execArgv = profile === 'cpu-prof' ? ['--cpu-prof', '--cpu-prof-dir', profDir] : profile === 'v8-prof' ? ['--prof'] : [];
   const proc = spawn(process.execPath, [...execArgv, cli, 'source', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], cwd: profile ? profDir : undefined });
-  proc.stderr?.pipe(out);
+  // stdout is copied into the same file below: the file ends once both have closed, not when stderr does.
+  proc.stderr?.pipe(out, { end: false });
+  proc.once('close', () => out.end());
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   // http.port 0 picks a free port (no fixed port outside the bench's own): read it from the log line.
   const port = new Promise<number>((resolve, reject) => {

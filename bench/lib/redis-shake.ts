@@ -58,7 +58,9 @@ export async function startRedisShake(o: RedisShakeOptions): Promise<RedisShake>
   const logFile = join(o.dir, 'stdout.log');
   const out = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(o.binary, [config], { cwd: o.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stderr?.pipe(out);
+  // stdout is copied into the same file below: the file ends once both have closed, not when stderr does.
+  proc.stderr?.pipe(out, { end: false });
+  proc.once('close', () => out.end());
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   const shake: RedisShake = { proc, exited, logFile };
   // Its status line, every 5 s, names one source master in turn ("src-1, syncing aof"): all are

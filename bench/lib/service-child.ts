@@ -34,7 +34,9 @@ export function startServiceChild(o: ServiceChildOptions): ServiceChild {
   const logFile = join(o.dir, `${o.kind}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(process.execPath, [...(o.execArgv ?? []), o.cli, o.kind, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.cwd });
-  proc.stderr?.pipe(out);
+  // stdout is copied into the same file below: the file ends once both have closed, not when stderr does.
+  proc.stderr?.pipe(out, { end: false });
+  proc.once('close', () => out.end());
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const port = new Promise<number>((resolve, reject) => {
     let buffered = '';

@@ -103,9 +103,12 @@ export function launchService(
 ): SourceProcess {
   const out = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(process.execPath, [CLI, kind, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  proc.stdout?.pipe(out);
-  proc.stderr?.pipe(out);
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // Two pipes into one file: neither may end it (the first to end would make the other's next write
+  // fail with "write after end"). It ends on 'close', after both, and `exited` waits for it to flush,
+  // so a test that reads the log after the exit reads all of it.
+  proc.stdout?.pipe(out, { end: false });
+  proc.stderr?.pipe(out, { end: false });
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => out.end(() => resolve(code))));
   const base = `http://127.0.0.1:${httpPort}`;
   const sp: SourceProcess = {
     dc,
