@@ -77,7 +77,14 @@ describe('issue 11: scale in a (empty a master, del-node it) under two-way load'
     process.stderr.write(`[scale-in] ${moved} keys moved (RESTORE-ASKING calls); ${lines.join(', ') || 'no tandem_source_migrated_keys_total'}\n`);
     expect(moved).toBeGreaterThan(0);
     expect(await metricSum(sourceA, 'tandem_source_migrated_keys_total', { direction: 'in' })).toBe(moved);
-    expect(await metricSum(sourceA, 'tandem_source_migrated_keys_total', { direction: 'out' })).toBe(moved);
+    // Out: every migration DEL the victim sent was recognised (a DEL taken for a client's would have deleted
+    // the key in b; the clusters are identical above). The victim may not send its last ones: once it gave its
+    // last slot away, Redis 7.0 makes it a replica of the taker, and its resync with the taker disconnects its
+    // own replicas (this link) and frees their output buffers unsent (redis/src/replication.c disconnectSlaves),
+    // so the DELs of the last MIGRATEs can be gone when the link read slower than the reshard wrote.
+    const out = await metricSum(sourceA, 'tandem_source_migrated_keys_total', { direction: 'out' });
+    expect(out).toBeGreaterThan(0);
+    expect(out).toBeLessThanOrEqual(moved);
     // The removed master's link ended cleanly, with its checkpoint retired; the other masters keep theirs.
     // Redis 7.0 turns a master that gave its last slot away into a replica of the taker
     // (cluster-allow-replica-migration): its link then ends as a duplicate, or else as gone after del-node.
