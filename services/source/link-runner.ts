@@ -436,7 +436,12 @@ export class LinkRunner implements GuardedLink {
     }
   }
 
-  private async onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> {
+  /**
+   * Publishes the events of one item of the stream. Returns nothing when
+   * they went straight into the publisher's buffer (the common case: no
+   * promise per event), else a promise the link waits for before it reads on.
+   */
+  private onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> | undefined {
     const link = this.linkOf(context, ev.checkpoint.replid);
     let commands = ev.commands;
     // RESTORE-ASKING is only ever sent by MIGRATE: a key moving in from another master of this cluster.
@@ -448,18 +453,22 @@ export class LinkRunner implements GuardedLink {
       this.o.tracker.refresh().catch(() => undefined);
     }
     const deletions = this.serverDeletions(commands);
-    let rest = deletions?.rest ?? commands;
-    if (this.ownSlots !== undefined && rest.some((c) => isDeletion(c.argv))) rest = await this.withoutMigrationDeletions(rest, this.ownSlots);
-    if (deletions === undefined && rest === ev.commands) {
-      await this.publish(this.o.builder.build(ev, link), ev.checkpoint);
-      return;
+    const rest = deletions?.rest ?? commands;
+    if (this.ownSlots !== undefined && rest.some((c) => isDeletion(c.argv))) {
+      return this.withoutMigrationDeletions(rest, this.ownSlots).then((kept) => this.publishItem(ev, link, deletions?.found, kept));
     }
+    return this.publishItem(ev, link, deletions?.found, rest);
+  }
+
+  /** The events of an item: its server deletions (each an event of its own kind), then what remains of it. */
+  private publishItem(ev: ReplicationEvent, link: LinkContext, deletions: { command: ReplicatedCommand; kind: ServerDeletion }[] | undefined, rest: ReplicatedCommand[]): Promise<void> | undefined {
+    if (deletions === undefined && rest === ev.commands) return this.publish(this.o.builder.build(ev, link), ev.checkpoint);
     // Each server deletion becomes an event of its own kind, ahead of what
     // remains of the item: inside a transaction a lazy expiry's DEL comes
     // before the command that met the expired key, and the key expired before
     // the transaction began, so moving it to the front changes nothing.
     const events: ChangeEvent[] = [];
-    for (const d of deletions?.found ?? []) {
+    for (const d of deletions ?? []) {
       // An evicted marker is this DC's bookkeeping, not data: nothing for the peers.
       if (isReservedKey(d.command.argv[1])) continue;
       const item: ReplicationEvent = { type: 'command', db: d.command.db, commands: [d.command], checkpoint: ev.checkpoint };
@@ -470,7 +479,7 @@ export class LinkRunner implements GuardedLink {
       events.push(...this.o.builder.build(remaining, link));
     }
     events.forEach((e, i) => (e.seq = i)); // (replId, replOffset, seq) names an event
-    await this.publish(events, ev.checkpoint);
+    return this.publish(events, ev.checkpoint);
   }
 
   /**
@@ -523,19 +532,26 @@ export class LinkRunner implements GuardedLink {
     return (this.lastLink = { ...context, replId });
   }
 
-  private async publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> {
+  private publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> | undefined {
     // One event without a dedupe key (the common case) is admitted without a copy of the list.
     const admitted = events.length === 1 && events[0].dedupeKey === null ? events : events.filter((e) => e.dedupeKey === null || this.o.oncePerCluster.admit(e.dedupeKey, this.name));
     // Keys that moved here from another master: that master's earlier writes go first.
     if (this.needsOrder(admitted)) {
-      await this.o.guard.orderAfter(this, new Set(admitted.map((e) => e.slot)), this.link?.readAt ?? performance.now());
+      return this.o.guard.orderAfter(this, new Set(admitted.map((e) => e.slot)), this.link?.readAt ?? performance.now()).then(() => this.appendFrom(admitted, 0, checkpoint));
     }
-    for (let i = 0; i < admitted.length; i++) {
-      const last = i === admitted.length - 1;
-      await this.o.publisher.append(admitted[i], last && checkpoint ? this.checkpointRecord(checkpoint) : undefined);
+    return this.appendFrom(admitted, 0, checkpoint);
+  }
+
+  /** Appends `events` from index `from` on, waiting only when the publisher's buffer is full; then the checkpoint moves. */
+  private appendFrom(events: ChangeEvent[], from: number, checkpoint?: Required<ReplicationCheckpoint>): Promise<void> | undefined {
+    for (let i = from; i < events.length; i++) {
+      const last = i === events.length - 1;
+      const full = this.o.publisher.append(events[i], last && checkpoint ? this.checkpointRecord(checkpoint) : undefined);
+      if (full !== undefined) return full.then(() => this.appendFrom(events, i + 1, checkpoint));
     }
-    if (admitted.length === 0 && checkpoint) this.advance(checkpoint);
+    if (events.length === 0 && checkpoint) this.advance(checkpoint);
     else if (checkpoint) this.track(checkpoint);
+    return undefined;
   }
 
   private needsOrder(events: readonly ChangeEvent[]): boolean {
