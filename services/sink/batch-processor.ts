@@ -58,6 +58,10 @@ export interface BatchProcessorOptions {
 }
 
 export class BatchProcessor {
+  /** Counter and histogram children per label set, looked up once: prom-client hashes the labels on every labelled call, per batch. */
+  private readonly appliedBy = new Map<string, ReturnType<SinkMetrics['eventsApplied']['labels']>>();
+  private readonly latencyBy = new Map<string, ReturnType<SinkMetrics['applyLatency']['labels']>>();
+
   constructor(private readonly o: BatchProcessorOptions) {}
 
   async process(b: PartitionBatch): Promise<bigint> {
@@ -179,9 +183,11 @@ export class BatchProcessor {
     const { metrics, log } = this.o;
     const now = Date.now();
     // Counters are incremented once per (label set) and batch: a labelled inc per event was a hot spot.
-    const applied = new Map<string, { origin: string; kind: string; n: number }>();
-    // The histogram's child per label set, looked up once per batch: observe(labels, v) hashes the labels each call.
-    const latencyBySource = new Map<string, ReturnType<typeof metrics.applyLatency.labels>>();
+    // A batch's events mostly share one origin and kind: counted without a map until a second one shows up.
+    let applied: Map<string, { origin: string; kind: string; n: number }> | undefined;
+    let one: { origin: string; kind: string; n: number } | undefined;
+    let latencySource: string | undefined;
+    let latency: ReturnType<SinkMetrics['applyLatency']['labels']> | undefined;
     let alreadyApplied = 0;
     let exists = 0;
     let notDue = 0;
@@ -189,12 +195,20 @@ export class BatchProcessor {
       const e = out.item.event;
       switch (out.status) {
         case 'applied': {
-          const id = `${e.origin}/${e.kind}`;
-          const c = applied.get(id);
-          if (c === undefined) applied.set(id, { origin: e.origin, kind: e.kind, n: 1 });
-          else c.n++;
-          let latency = latencyBySource.get(e.source);
-          if (latency === undefined) latencyBySource.set(e.source, (latency = metrics.applyLatency.labels({ source: e.source })));
+          if (one === undefined) one = { origin: e.origin, kind: e.kind, n: 1 };
+          else if (one.origin === e.origin && one.kind === e.kind) one.n++;
+          else {
+            applied ??= new Map([[`${one.origin}/${one.kind}`, one]]);
+            const id = `${e.origin}/${e.kind}`;
+            const c = applied.get(id);
+            if (c === undefined) applied.set(id, { origin: e.origin, kind: e.kind, n: 1 });
+            else c.n++;
+          }
+          if (latency === undefined || latencySource !== e.source) {
+            latencySource = e.source;
+            latency = this.latencyBy.get(e.source);
+            if (latency === undefined) this.latencyBy.set(e.source, (latency = metrics.applyLatency.labels({ source: e.source })));
+          }
           latency.observe(Math.max(0, now - e.capturedAt) / 1000);
           break;
         }
@@ -213,10 +227,17 @@ export class BatchProcessor {
           break;
       }
     }
-    for (const c of applied.values()) metrics.eventsApplied.inc({ origin: c.origin, kind: c.kind }, c.n);
+    for (const c of applied?.values() ?? (one === undefined ? [] : [one])) this.appliedCounter(c.origin, c.kind).inc(c.n);
     if (alreadyApplied > 0) metrics.dropped.inc({ reason: 'already-applied' }, alreadyApplied);
     if (exists > 0) metrics.dropped.inc({ reason: 'snapshot-exists' }, exists);
     if (notDue > 0) metrics.dropped.inc({ reason: 'expiry-not-due' }, notDue);
+  }
+
+  private appliedCounter(origin: string, kind: string): ReturnType<SinkMetrics['eventsApplied']['labels']> {
+    const id = `${origin}/${kind}`;
+    let c = this.appliedBy.get(id);
+    if (c === undefined) this.appliedBy.set(id, (c = this.o.metrics.eventsApplied.labels({ origin, kind })));
+    return c;
   }
 
   private async applyControl(item: ApplyItem, dlq: DlqEntry[]): Promise<void> {

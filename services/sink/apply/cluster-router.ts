@@ -89,6 +89,11 @@ export class ClusterRouter {
     }
   }
 
+  /** The master of a slot in the map as last read, without a refresh or a promise; undefined when the map does not know one. */
+  masterKey(slot: number): string | undefined {
+    return this.slots[slot];
+  }
+
   /** The master of a slot, refreshing the map when it is unknown. */
   async master(slot: number): Promise<{ key: string; client: Redis }> {
     let key = this.slots[slot];

@@ -52,7 +52,7 @@ export type ReplicaWaitResult = 'acked' | 'timeout' | 'no-replica' | 'connection
 
 export interface WriterOptions {
   /** What the writer needs of a router; `tandem replay` passes a single-node one. */
-  router: Pick<ClusterRouter, 'master' | 'client' | 'pipe' | 'refresh'> & Partial<Pick<ClusterRouter, 'replicaCount'>>;
+  router: Pick<ClusterRouter, 'master' | 'client' | 'pipe' | 'refresh'> & Partial<Pick<ClusterRouter, 'replicaCount' | 'masterKey'>>;
   /** WATCH + check the marker before each MULTI (the sink). Off for a replay that ignores the markers. */
   guard?: boolean;
   /** WAIT for replicas before a batch's offsets are committed (makeDurable); undefined: never. */
@@ -234,115 +234,122 @@ export class Writer {
     }
   }
 
-  /** Applies the runs of one slot lane in order. */
-  async applyLane(runs: SlotRun[], ledger?: ApplyLedger): Promise<ItemOutcome[]> {
-    if (runs.length === 1) return this.applyRun(runs[0], ledger);
+  /** Applies the runs of one slot lane in order. A lane of one run (the common case) is that run's promise, not one more. */
+  applyLane(runs: SlotRun[], ledger?: ApplyLedger): Promise<ItemOutcome[]> {
+    return runs.length === 1 ? this.applyRun(runs[0], ledger) : this.applyRuns(runs, ledger);
+  }
+
+  private async applyRuns(runs: SlotRun[], ledger?: ApplyLedger): Promise<ItemOutcome[]> {
     const out: ItemOutcome[] = [];
     for (const run of runs) for (const o of await this.applyRun(run, ledger)) out.push(o);
     return out;
   }
 
+  /** One async call per run, no closures: at load a run is mostly one event, and this is the sink's per-event path. */
   async applyRun(run: SlotRun, ledger?: ApplyLedger): Promise<ItemOutcome[]> {
+    // What a run needs only when something goes wrong is made then.
+    const where = new RunPlace(run);
+    let ask: string | undefined;
+    // OOM retries are not counted against `retries`: a full target waits for memory, however long.
+    let retrier: Retrier | undefined;
     let full = false; // counted in onTargetFull while the run waits for memory
     try {
-      return await this.tryRun(run, ledger, (waiting) => {
-        if (waiting !== full) this.o.onTargetFull?.(waiting ? 1 : -1);
-        full = waiting;
-      });
+      for (let attempt = 0; ; attempt++) {
+        let skipped: ItemOutcome[] = NONE_SKIPPED;
+        let pending: ApplyItem[] = [];
+        try {
+          const cached = this.o.markers.peek(run.slot, run.origin);
+          const marker = cached !== undefined ? cached : await this.o.markers.get(run.slot, run.origin);
+          const covered = this.mayBeBehind(run, marker) ? await this.checkNotBehind(placeOf(run), marker) : marker;
+          pending = run.items;
+          if (covered !== null) {
+            // Items at or below the marker (re-read after a crash, or applied by an earlier owner) are skipped.
+            for (let n = 0; n < run.items.length; n++) {
+              const item = run.items[n];
+              if (isApplied(covered, run.partition, item.offset, item.index, where)) {
+                if (skipped === NONE_SKIPPED) {
+                  skipped = [];
+                  pending = run.items.slice(0, n);
+                }
+                skipped.push({ item, status: 'skipped-applied' });
+              } else if (skipped !== NONE_SKIPPED) pending.push(item);
+            }
+          }
+          if (pending.length === 0) return skipped;
+          const sent = await this.exec(run, pending, ask, marker);
+          full = this.fullChanged(full, false);
+          if (sent.replies === null) {
+            // The guard aborted the block: the marker is not what we read. Nothing ran; re-read it and retry.
+            this.o.onGuardAbort?.();
+            this.o.markers.invalidate(run.slot, run.origin);
+            if (!(retrier ??= this.applyRetrier()).spend() || this.o.stopping?.()) {
+              throw TandemError.exhausted(`${where.text}: the marker kept changing under the sink (${attempt + 1} attempts); is another sink applying this partition?`);
+            }
+            if (attempt === 0 || attempt % 10 === 0) {
+              this.abortLog.sample((suppressed) => this.o.log.warn({ slot: run.slot, origin: run.origin, attempt, suppressed }, 'marker changed since it was read (another sink applied, or the target lost writes); nothing ran, re-reading it'));
+            }
+            continue;
+          }
+          const first = pending[0];
+          const last = pending[pending.length - 1];
+          this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index }, sent.marker);
+          if (this.o.guard) {
+            this.appliedOf(this.last, run.origin)[run.slot] = { partition: run.partition, offset: last.offset, index: last.index, node: sent.node, conn: sent.conn };
+            const firsts = this.appliedOf(this.first, run.origin);
+            firsts[run.slot] ??= { partition: run.partition, offset: first.offset, index: first.index };
+          }
+          ledger?.note(sent.node, sent.conn, sent.seq, run);
+          if (sent.markerGone && marker !== null) this.markerLost(run, null, { ...marker, index: marker.index ?? 0 });
+          const applied = mapReplies(pending, sent.replies, where);
+          return skipped.length === 0 ? applied : skipped.concat(applied);
+        } catch (err) {
+          if (err instanceof TargetBehindError) throw err;
+          const c = classifyApplyError(err);
+          if (c.kind === 'fatal') throw err;
+          if (c.kind === 'queue-error') {
+            full = this.fullChanged(full, false);
+            // EXECABORT: nothing ran, the cached marker is still right.
+            if (pending.length <= 1) return skipped.concat(pending.map((item) => ({ item, status: 'rejected' as const, error: c.message })));
+            this.o.log.warn({ slot: run.slot, events: pending.length, err: c.message }, 'transaction refused at queue time; applying its events one by one to isolate the bad one');
+            const out = skipped.slice();
+            for (const item of pending) out.push(...(await this.applyRun({ ...run, items: [item] })));
+            return out;
+          }
+          if ((!c.full && !(retrier ??= this.applyRetrier()).spend()) || this.o.stopping?.()) {
+            throw new TandemError('RETRIES_EXHAUSTED', `${where.text}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
+          }
+          full = this.fullChanged(full, c.full === true);
+          this.o.onRetry?.(c.reason);
+          this.o.markers.invalidate(run.slot, run.origin);
+          ask = c.ask;
+          if (c.full) {
+            if (attempt === 0 || attempt % 50 === 0) this.o.log.warn({ slot: run.slot, attempt, err: c.message }, 'target out of memory (OOM): this slot waits and retries until the target has memory again; raise maxmemory or free memory on the target');
+          } else if (attempt === 0 || attempt % 10 === 0) {
+            this.o.log.warn({ slot: run.slot, attempt, reason: c.reason, err: c.message }, 'transient target error; retrying');
+          }
+          if (c.refresh) {
+            await this.o.router.refresh().catch((refreshErr: unknown) => {
+              // Counted as part of this attempt: the next one fails again and is bounded by `retries`.
+              this.o.log.warn({ err: errorMessage(refreshErr) }, 'cannot refresh the target slot map');
+            });
+          }
+          if (c.reason !== 'MOVED' && c.reason !== 'ASK') await (retrier ??= this.applyRetrier()).wait();
+        }
+      }
+
     } finally {
       if (full) this.o.onTargetFull?.(-1);
     }
   }
 
-  private async tryRun(run: SlotRun, ledger: ApplyLedger | undefined, setFull: (waiting: boolean) => void): Promise<ItemOutcome[]> {
-    // What a run needs only when something goes wrong is made then: one run per event is the common case at load.
-    const where = new RunPlace(run);
-    let ask: string | undefined;
-    // OOM retries are not counted against `retries`: a full target waits for memory, however long.
-    let retrier: Retrier | undefined;
-    const retry = () => (retrier ??= new Retrier(POLICIES.targetApply(this.o.backoffMs, this.o.maxBackoffMs), { attempts: this.o.retries }));
-    for (let attempt = 0; ; attempt++) {
-      let skipped: ItemOutcome[] = NONE_SKIPPED;
-      let pending: ApplyItem[] = [];
-      try {
-        const cached = this.o.markers.peek(run.slot, run.origin);
-        const marker = cached !== undefined ? cached : await this.o.markers.get(run.slot, run.origin);
-        const covered = this.mayBeBehind(run, marker) ? await this.checkNotBehind(placeOf(run), marker) : marker;
-        pending = run.items;
-        if (covered !== null) {
-          // Items at or below the marker (re-read after a crash, or applied by an earlier owner) are skipped.
-          for (let n = 0; n < run.items.length; n++) {
-            const item = run.items[n];
-            if (isApplied(covered, run.partition, item.offset, item.index, where)) {
-              if (skipped === NONE_SKIPPED) {
-                skipped = [];
-                pending = run.items.slice(0, n);
-              }
-              skipped.push({ item, status: 'skipped-applied' });
-            } else if (skipped !== NONE_SKIPPED) pending.push(item);
-          }
-        }
-        if (pending.length === 0) return skipped;
-        const sent = await this.exec(run, pending, ask, marker);
-        setFull(false);
-        if (sent.replies === null) {
-          // The guard aborted the block: the marker is not what we read. Nothing ran; re-read it and retry.
-          this.o.onGuardAbort?.();
-          this.o.markers.invalidate(run.slot, run.origin);
-          if (!retry().spend() || this.o.stopping?.()) {
-            throw TandemError.exhausted(`${where.text}: the marker kept changing under the sink (${attempt + 1} attempts); is another sink applying this partition?`);
-          }
-          if (attempt === 0 || attempt % 10 === 0) {
-            this.abortLog.sample((suppressed) => this.o.log.warn({ slot: run.slot, origin: run.origin, attempt, suppressed }, 'marker changed since it was read (another sink applied, or the target lost writes); nothing ran, re-reading it'));
-          }
-          continue;
-        }
-        const first = pending[0];
-        const last = pending[pending.length - 1];
-        this.o.markers.set(run.slot, run.origin, { partition: run.partition, offset: last.offset, index: last.index }, sent.marker);
-        if (this.o.guard) {
-          this.appliedOf(this.last, run.origin)[run.slot] = { partition: run.partition, offset: last.offset, index: last.index, node: sent.node, conn: sent.conn };
-          const firsts = this.appliedOf(this.first, run.origin);
-          firsts[run.slot] ??= { partition: run.partition, offset: first.offset, index: first.index };
-        }
-        ledger?.note(sent.node, sent.conn, sent.seq, run);
-        if (sent.markerGone && marker !== null) this.markerLost(run, null, { ...marker, index: marker.index ?? 0 });
-        const applied = mapReplies(pending, sent.replies, where);
-        return skipped.length === 0 ? applied : skipped.concat(applied);
-      } catch (err) {
-        if (err instanceof TargetBehindError) throw err;
-        const c = classifyApplyError(err);
-        if (c.kind === 'fatal') throw err;
-        if (c.kind === 'queue-error') {
-          setFull(false);
-          // EXECABORT: nothing ran, the cached marker is still right.
-          if (pending.length <= 1) return skipped.concat(pending.map((item) => ({ item, status: 'rejected' as const, error: c.message })));
-          this.o.log.warn({ slot: run.slot, events: pending.length, err: c.message }, 'transaction refused at queue time; applying its events one by one to isolate the bad one');
-          const out = skipped.slice();
-          for (const item of pending) out.push(...(await this.applyRun({ ...run, items: [item] })));
-          return out;
-        }
-        if ((!c.full && !retry().spend()) || this.o.stopping?.()) {
-          throw new TandemError('RETRIES_EXHAUSTED', `${where.text}: apply failed after ${attempt + 1} attempts: ${c.message}`, { cause: err });
-        }
-        setFull(c.full === true);
-        this.o.onRetry?.(c.reason);
-        this.o.markers.invalidate(run.slot, run.origin);
-        ask = c.ask;
-        if (c.full) {
-          if (attempt === 0 || attempt % 50 === 0) this.o.log.warn({ slot: run.slot, attempt, err: c.message }, 'target out of memory (OOM): this slot waits and retries until the target has memory again; raise maxmemory or free memory on the target');
-        } else if (attempt === 0 || attempt % 10 === 0) {
-          this.o.log.warn({ slot: run.slot, attempt, reason: c.reason, err: c.message }, 'transient target error; retrying');
-        }
-        if (c.refresh) {
-          await this.o.router.refresh().catch((refreshErr: unknown) => {
-            // Counted as part of this attempt: the next one fails again and is bounded by `retries`.
-            this.o.log.warn({ err: errorMessage(refreshErr) }, 'cannot refresh the target slot map');
-          });
-        }
-        if (c.reason !== 'MOVED' && c.reason !== 'ASK') await retry().wait();
-      }
-    }
+  /** A run starts or stops waiting for the target's memory: counted in onTargetFull on each change. */
+  private fullChanged(was: boolean, now: boolean): boolean {
+    if (was !== now) this.o.onTargetFull?.(now ? 1 : -1);
+    return now;
+  }
+
+  private applyRetrier(): Retrier {
+    return new Retrier(POLICIES.targetApply(this.o.backoffMs, this.o.maxBackoffMs), { attempts: this.o.retries });
   }
 
   /**
@@ -350,7 +357,7 @@ export class Writer {
    * `node` and `conn` say where it ran, for the WAIT of makeDurable.
    */
   private async exec(run: SlotRun, items: ApplyItem[], ask: string | undefined, expected: CachedMarker | null): Promise<{ replies: Reply[] | null; node: string; conn: number; seq: number; markerGone: boolean; marker: string }> {
-    const node = ask ?? (await this.o.router.master(run.slot)).key;
+    const node = ask ?? this.o.router.masterKey?.(run.slot) ?? (await this.o.router.master(run.slot)).key;
     const pipe = this.o.router.pipe(node);
     const missingOk = this.o.guard === true && ask === undefined && this.missingIsOurs(run, node, pipe.connId, expected);
     const key = this.markerKeys.of(run.slot, run.origin);
