@@ -93,6 +93,8 @@ export class BatchProcessor {
     const drops = new Map<string, number>();
     const stages: StageContext = { partition: b.partition, filter: ctx, sink: o.sink, assembler, metrics: o.metrics, log: o.log };
 
+    // Counted once per batch: a labelled inc per record hashes its labels each time.
+    let received = 0;
     for (const m of b.messages) {
       const record: SourceRecord = { topic: b.topic, partition: b.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers };
       let events: ChangeEvent[];
@@ -100,7 +102,7 @@ export class BatchProcessor {
         const summary = readRecordHeaders(m.headers);
         const d = filterRecord(summary, ctx);
         if (d.action === 'drop') {
-          o.metrics.eventsIn.inc({ topic: b.topic }, summary.count ?? 1);
+          received += summary.count ?? 1;
           o.metrics.dropped.inc({ reason: d.reason }, summary.count ?? 1);
           continue;
         }
@@ -111,7 +113,7 @@ export class BatchProcessor {
         dlq.push({ record, reason: 'decode', error: errorMessage(err), origin: headerText(m.headers?.origins ?? m.headers?.origin) });
         continue;
       }
-      o.metrics.eventsIn.inc({ topic: b.topic }, events.length);
+      received += events.length;
       const offset = BigInt(m.offset);
       for (let index = 0; index < events.length; index++) {
         const event = events[index];
@@ -134,6 +136,7 @@ export class BatchProcessor {
         // held: a stage keeps it (a big key's chunk)
       }
     }
+    if (received > 0) o.metrics.eventsIn.inc({ topic: b.topic }, received);
     await this.flush(segment, dlq, ledger);
     for (const [reason, n] of drops) o.metrics.dropped.inc({ reason }, n);
     // No offset is committed past a write the target's replicas have not acknowledged (sink.waitReplicas).
