@@ -50,7 +50,9 @@ export function markerKey(slot: number, origin: string): string {
 /** Any key under the reserved prefix, marker or not. */
 export function isReservedKey(key: Buffer | string): boolean {
   if (typeof key === 'string') return key.startsWith(RESERVED_PREFIX);
-  return key.length >= RESERVED_PREFIX_BYTES.length && key.subarray(0, RESERVED_PREFIX_BYTES.length).equals(RESERVED_PREFIX_BYTES);
+  // Asked for every key the source captures: the first byte rejects almost all, and compare() takes no view.
+  const n = RESERVED_PREFIX_BYTES.length;
+  return key.length >= n && key[0] === RESERVED_PREFIX_BYTES[0] && key.compare(RESERVED_PREFIX_BYTES, 0, n, 0, n) === 0;
 }
 
 export interface MarkerKey {

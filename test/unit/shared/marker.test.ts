@@ -54,6 +54,13 @@ describe('anti-loop marker key', () => {
     expect(isReservedKey('__tandem:anything')).toBe(true);
     expect(isReservedKey(Buffer.from('__tandem:'))).toBe(true);
     expect(isReservedKey(Buffer.from('__tandem'))).toBe(false);
+    expect(isReservedKey(Buffer.from('__tandex:abc'))).toBe(false);
+    // Argument views of a larger buffer (as the parsers hand them out) are compared from their own start.
+    const stream = Buffer.from('$3\r\nSET\r\n$16\r\n__tandem:{a}:o:b\r\n$6\r\n_user:\r\n');
+    const at = (text: string) => stream.subarray(stream.indexOf(text), stream.indexOf(text) + text.length);
+    expect(isReservedKey(at('__tandem:{a}:o:b'))).toBe(true);
+    expect(isReservedKey(at('_user:'))).toBe(false);
+    expect(isReservedKey(at('SET'))).toBe(false);
     expect(isReservedKey('user:1')).toBe(false);
   });
 
