@@ -436,12 +436,7 @@ export class LinkRunner implements GuardedLink {
     }
   }
 
-  /**
-   * Publishes the events of one item of the stream. Returns nothing when
-   * they went straight into the publisher's buffer (the common case: no
-   * promise per event), else a promise the link waits for before it reads on.
-   */
-  private onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> | undefined {
+  private async onEvent(ev: ReplicationEvent, context: LinkContext): Promise<void> {
     const link = this.linkOf(context, ev.checkpoint.replid);
     let commands = ev.commands;
     // RESTORE-ASKING is only ever sent by MIGRATE: a key moving in from another master of this cluster.
@@ -453,22 +448,18 @@ export class LinkRunner implements GuardedLink {
       this.o.tracker.refresh().catch(() => undefined);
     }
     const deletions = this.serverDeletions(commands);
-    const rest = deletions?.rest ?? commands;
-    if (this.ownSlots !== undefined && rest.some((c) => isDeletion(c.argv))) {
-      return this.withoutMigrationDeletions(rest, this.ownSlots).then((kept) => this.publishItem(ev, link, deletions?.found, kept));
+    let rest = deletions?.rest ?? commands;
+    if (this.ownSlots !== undefined && rest.some((c) => isDeletion(c.argv))) rest = await this.withoutMigrationDeletions(rest, this.ownSlots);
+    if (deletions === undefined && rest === ev.commands) {
+      await this.publish(this.o.builder.build(ev, link), ev.checkpoint);
+      return;
     }
-    return this.publishItem(ev, link, deletions?.found, rest);
-  }
-
-  /** The events of an item: its server deletions (each an event of its own kind), then what remains of it. */
-  private publishItem(ev: ReplicationEvent, link: LinkContext, deletions: { command: ReplicatedCommand; kind: ServerDeletion }[] | undefined, rest: ReplicatedCommand[]): Promise<void> | undefined {
-    if (deletions === undefined && rest === ev.commands) return this.publish(this.o.builder.build(ev, link), ev.checkpoint);
     // Each server deletion becomes an event of its own kind, ahead of what
     // remains of the item: inside a transaction a lazy expiry's DEL comes
     // before the command that met the expired key, and the key expired before
     // the transaction began, so moving it to the front changes nothing.
     const events: ChangeEvent[] = [];
-    for (const d of deletions ?? []) {
+    for (const d of deletions?.found ?? []) {
       // An evicted marker is this DC's bookkeeping, not data: nothing for the peers.
       if (isReservedKey(d.command.argv[1])) continue;
       const item: ReplicationEvent = { type: 'command', db: d.command.db, commands: [d.command], checkpoint: ev.checkpoint };
@@ -479,7 +470,7 @@ export class LinkRunner implements GuardedLink {
       events.push(...this.o.builder.build(remaining, link));
     }
     events.forEach((e, i) => (e.seq = i)); // (replId, replOffset, seq) names an event
-    return this.publish(events, ev.checkpoint);
+    await this.publish(events, ev.checkpoint);
   }
 
   /**
@@ -532,26 +523,19 @@ export class LinkRunner implements GuardedLink {
     return (this.lastLink = { ...context, replId });
   }
 
-  private publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> | undefined {
+  private async publish(events: ChangeEvent[], checkpoint?: Required<ReplicationCheckpoint>): Promise<void> {
     // One event without a dedupe key (the common case) is admitted without a copy of the list.
     const admitted = events.length === 1 && events[0].dedupeKey === null ? events : events.filter((e) => e.dedupeKey === null || this.o.oncePerCluster.admit(e.dedupeKey, this.name));
     // Keys that moved here from another master: that master's earlier writes go first.
     if (this.needsOrder(admitted)) {
-      return this.o.guard.orderAfter(this, new Set(admitted.map((e) => e.slot)), this.link?.readAt ?? performance.now()).then(() => this.appendFrom(admitted, 0, checkpoint));
+      await this.o.guard.orderAfter(this, new Set(admitted.map((e) => e.slot)), this.link?.readAt ?? performance.now());
     }
-    return this.appendFrom(admitted, 0, checkpoint);
-  }
-
-  /** Appends `events` from index `from` on, waiting only when the publisher's buffer is full; then the checkpoint moves. */
-  private appendFrom(events: ChangeEvent[], from: number, checkpoint?: Required<ReplicationCheckpoint>): Promise<void> | undefined {
-    for (let i = from; i < events.length; i++) {
-      const last = i === events.length - 1;
-      const full = this.o.publisher.append(events[i], last && checkpoint ? this.checkpointRecord(checkpoint) : undefined);
-      if (full !== undefined) return full.then(() => this.appendFrom(events, i + 1, checkpoint));
+    for (let i = 0; i < admitted.length; i++) {
+      const last = i === admitted.length - 1;
+      await this.o.publisher.append(admitted[i], last && checkpoint ? this.checkpointRecord(checkpoint) : undefined);
     }
-    if (events.length === 0 && checkpoint) this.advance(checkpoint);
+    if (admitted.length === 0 && checkpoint) this.advance(checkpoint);
     else if (checkpoint) this.track(checkpoint);
-    return undefined;
   }
 
   private needsOrder(events: readonly ChangeEvent[]): boolean {

@@ -11,7 +11,7 @@ import type { RdbSink } from './replication/types';
 export interface SnapshotSinkOptions {
   builder: EventBuilder;
   context: () => LinkContext;
-  publish: (events: ChangeEvent[]) => Promise<void> | undefined;
+  publish: (events: ChangeEvent[]) => Promise<void>;
   maxEventPayloadBytes: number;
   log: Logger;
   onBytes: (n: number) => void;

@@ -220,12 +220,10 @@ export class ChangePublisher {
   }
 
   /**
-   * Buffers an event (and the link's checkpoint after it). Returns nothing
-   * when the buffer has room, the common case, which then costs no promise;
-   * else a promise that resolves when there is room. Throws, or the promise
-   * rejects, once publishing has failed for good.
+   * Buffers an event (and the link's checkpoint after it). Resolves when there
+   * is room; rejects once publishing has failed for good.
    */
-  append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointValue; retire?: string }): Promise<void> | undefined {
+  async append(event: ChangeEvent, checkpoint?: { key: string; record: CheckpointValue; retire?: string }): Promise<void> {
     if (this.fatal) throw this.fatal;
     const body = this.bodies.encode(event);
     const size = body.length + recordFramingBytes(1) + RECORD_HEADERS_BYTES;
@@ -242,7 +240,7 @@ export class ChangePublisher {
         this.o.log.warn({ bytes: size, limit, slot: event.slot, key, origin: event.origin, offset: event.replOffset }, `${what} exceeds ${this.topic}'s max.message.bytes; left out (another DC's write, applied from its own topic)`);
         this.o.onSkipped?.(event, size);
         if (checkpoint) this.setCheckpoint(checkpoint.key, checkpoint.record, checkpoint.retire);
-        return undefined;
+        return;
       }
       // Kafka would refuse it on every retry and the source would stall for
       // good; stop instead, with the fix. The checkpoint has not moved past
@@ -268,11 +266,6 @@ export class ChangePublisher {
     });
     if (checkpoint) this.setCheckpoint(checkpoint.key, checkpoint.record, checkpoint.retire);
     this.schedule();
-    return this.pending.bytes >= this.o.maxBufferedBytes ? this.untilRoom() : undefined;
-  }
-
-  /** Resolves once the buffer has room again (a commit took events out); rejects once publishing has failed for good. */
-  private async untilRoom(): Promise<void> {
     while (this.pending.bytes >= this.o.maxBufferedBytes && !this.fatal) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
