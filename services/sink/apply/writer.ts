@@ -245,7 +245,7 @@ export class Writer {
     return out;
   }
 
-  /** One async call per run, no closures: at load a run is mostly one event, and this is the sink's per-event path. */
+  /** One async call per run and no closure on its common path: at load a run is mostly one event, so this is per event. */
   async applyRun(run: SlotRun, ledger?: ApplyLedger): Promise<ItemOutcome[]> {
     // What a run needs only when something goes wrong is made then.
     const where = new RunPlace(run);
@@ -336,7 +336,6 @@ export class Writer {
           if (c.reason !== 'MOVED' && c.reason !== 'ASK') await (retrier ??= this.applyRetrier()).wait();
         }
       }
-
     } finally {
       if (full) this.o.onTargetFull?.(-1);
     }
