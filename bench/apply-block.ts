@@ -28,7 +28,7 @@ import { encodeCommand } from '../services/shared/resp';
 import { MARKER_GUARD } from '../services/sink/apply/marker-guard';
 import { updateBenchmarksSection } from './lib/benchmarks-md';
 import { log, sleep } from './lib/e2e-load';
-import { arg, printMachine } from './lib/machine';
+import { arg, machineLine, printMachine } from './lib/machine';
 
 /** A block that checks the marker, writes it and runs one command, all in one call (not what the sink does). */
 const ONE_SCRIPT = [
@@ -143,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
           '`npm run bench -- apply-block` (`bench/apply-block.ts`): the target Redis\'s CPU per applied event, by the shape of the block that',
           'carries it (a standalone redis-server 7.0 of its own, no replica, no cluster mode; pipelined 1000 blocks per write, one 100-byte SET each).',
           '',
-          `Machine: nproc ${machine.nproc}, ${machine.cpu}, RAM ${machine.ramGiB} GiB, node ${machine.node}; commit ${machine.commit}; 1-minute load average ${machine.loadAvg1m} at the start; ${new Date().toISOString().slice(0, 10)}; ${blocks} blocks per variant and round.`,
+          `${machineLine(machine)}; ${blocks} blocks per variant and round.`,
           '',
           table,
         ].join('\n'),

@@ -60,7 +60,7 @@ import { clusterNodes, disconnectNodes, flushCluster, type ClusterNodes } from '
 import { topSelfTime } from './lib/cpu-profile';
 import { log, type LoadResult, type Replicator } from './lib/e2e-load';
 import { e2eTable, tandemDetailTable } from './lib/e2e-table';
-import { arg, printMachine, type MachineInfo } from './lib/machine';
+import { arg, type MachineInfo, machineLine, printMachine } from './lib/machine';
 import { pacedLoad } from './lib/paced-load';
 import { pipeLoad } from './lib/pipe-load';
 import { startRedisShake, stopRedisShake, type RedisShake } from './lib/redis-shake';
@@ -364,7 +364,7 @@ function report(machine: MachineInfo, o: Options, results: LoadResult[], details
       `"replicated /s" = writes / (load start → DBSIZE over b's masters counts them all, polled every 20 ms). Lag = probe SET sent to a → seen by a client polling b every 2 ms.`,
       `${o.partitions} partitions; source commitIntervalMs ${o.commitIntervalMs}, lingerMs ${sourceSectionSchema.parse({}).lingerMs} (its default); sink defaults. Peak RSS = max of VmRSS every 200 ms and VmHWM (reset at the load's start).`,
       '',
-      `Machine: nproc ${machine.nproc}, ${machine.cpu}, RAM ${machine.ramGiB} GiB, node ${machine.node}; commit ${machine.commit}; 1-minute load average ${machine.loadAvg1m} at the start (the machine is shared); ${new Date().toISOString().slice(0, 10)}.`,
+      `${machineLine(machine, ' (the machine is shared)')}.`,
       '',
       tbl,
       '',
@@ -411,7 +411,7 @@ function reportConflicts(machine: MachineInfo, o: Options, results: LoadResult[]
       'so the runs differ only in the sink\'s detection: tailing b\'s topic, the window of local writes, the check of every applied event.',
       `Both clusters emptied before each load; ${o.partitions} partitions; each variant warmed up as the e2e benchmark is.`,
       '',
-      `Machine: nproc ${machine.nproc}, ${machine.cpu}, RAM ${machine.ramGiB} GiB, node ${machine.node}; commit ${machine.commit}; 1-minute load average ${machine.loadAvg1m} at the start; ${new Date().toISOString().slice(0, 10)}.`,
+      `${machineLine(machine)}.`,
       '',
       tbl,
       '',

@@ -22,7 +22,7 @@ import { packageRoot } from '../services/shared/paths';
 import { TRANSACTION_RETRY } from '../services/source/kafka/publisher';
 import { log, nowMs, percentile, sleep } from './lib/e2e-load';
 import { updateBenchmarksSection } from './lib/benchmarks-md';
-import { arg, printMachine } from './lib/machine';
+import { arg, machineLine, printMachine } from './lib/machine';
 
 const TOPIC = 'floor.changes';
 
@@ -148,7 +148,7 @@ export async function main(argv: string[]): Promise<void> {
             `nothing else runs. ${o.partitions} partitions,`,
           `${o.eventBytes}-byte events over every partition, fetch max wait ${o.fetchMaxWaitMs} ms, ${o.warmupS} s warm-up, ${o.seconds} s measured per rate.`,
           '',
-          `Machine: nproc ${machine.nproc}, ${machine.cpu}, RAM ${machine.ramGiB} GiB, node ${machine.node}; commit ${machine.commit}; 1-minute load average ${machine.loadAvg1m} at the start; ${new Date().toISOString().slice(0, 10)}.`,
+          `${machineLine(machine)}.`,
           '',
           table,
         ].join('\n'),

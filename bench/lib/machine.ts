@@ -57,6 +57,14 @@ export function printMachine(bench: string): MachineInfo {
   return m;
 }
 
+/**
+ * The machine line of a BENCHMARKS.md section, without its closing period:
+ * "Machine: nproc …; commit …; 1-minute load average … at the start<loadNote>; <date>".
+ */
+export function machineLine(m: MachineInfo, loadNote = ''): string {
+  return `Machine: nproc ${m.nproc}, ${m.cpu}, RAM ${m.ramGiB} GiB, node ${m.node}; commit ${m.commit}; 1-minute load average ${m.loadAvg1m} at the start${loadNote}; ${new Date().toISOString().slice(0, 10)}`;
+}
+
 /** `--name value` from an argument list, or the default. */
 export function arg(argv: string[], name: string, def: string): string {
   const i = argv.indexOf(name);
