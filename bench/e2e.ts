@@ -6,6 +6,7 @@
  *   npm run bench -- e2e [--peer-redis-shake PATH] [--rates max,10000,1000] [--requests 300000]
  *                        [--seconds 10] [--partitions 64] [--commit-interval-ms 100]
  *                        [--drain-timeout-s 120] [--warmup-s 10] [--cpu-prof] [--no-write-md] [--keep-stack]
+ *                        [--source-set key=value,…] [--sink-set key=value,…]
  *
  * 1. Starts a dedicated local stack (Kafka 22092/22093, cluster a on 22200+,
  *    cluster b on 22300+, state in .tandem/bench-e2e-stack) and creates the
@@ -38,8 +39,12 @@
  *    the writes were (from its /metrics); replaces the "End-to-end
  *    replication (e2e)" section of BENCHMARKS.md (--no-write-md: don't).
  *
- * Goal (end-to-end issue): p99 lag under 100 ms at 10k writes/s, on the
- * 2-core machine that also runs Kafka, both clusters and the replicator.
+ * Goals (the data-path issue): p99 lag under 50 ms at 10k writes/s, and max
+ * throughput at least half RedisShake's, on the 2-core machine that also runs
+ * Kafka, both clusters and the replicator.
+ * --source-set / --sink-set add settings to the source's / sink's section of
+ * their config (e.g. `--sink-set fetchMaxWaitMs=100`), to compare settings on
+ * one stack; the report names them.
  * --cpu-prof profiles the source and sink children (node --cpu-prof, written
  * at their SIGTERM) and prints their top functions by self time.
  *
@@ -90,6 +95,9 @@ interface Options {
   redisShake: string | undefined;
   /** --conflicts: the same loads with the sink's conflict detection off, then on (issue 13's cost) */
   conflicts: boolean;
+  /** --source-set / --sink-set: extra `key: value` lines of the source's / sink's config section */
+  sourceSet: string[];
+  sinkSet: string[];
 }
 
 /**
@@ -156,7 +164,7 @@ async function runTandem(st: Stage, stack: StackState, o: Options, profDir: stri
   if (o.cpuProf) for (const kind of ['source', 'sink']) mkdirSync(join(profDir, kind), { recursive: true });
   const children: ServiceChild[] = [];
   try {
-    const source = startServiceChild({ kind: 'source', cli, dir: st.dir, yaml: [...common(A, stack.endpoints.redisA), 'source:', `  commitIntervalMs: ${o.commitIntervalMs}`], execArgv: prof('source') });
+    const source = startServiceChild({ kind: 'source', cli, dir: st.dir, yaml: [...common(A, stack.endpoints.redisA), 'source:', `  commitIntervalMs: ${o.commitIntervalMs}`, ...o.sourceSet], execArgv: prof('source') });
     children.push(source);
     const sourcePort = await waitServiceReady(source);
     let sourceB: ServiceChild | undefined;
@@ -166,7 +174,7 @@ async function runTandem(st: Stage, stack: StackState, o: Options, profDir: stri
       children.push(sourceB);
       await waitServiceReady(sourceB);
     }
-    const sink = startServiceChild({ kind: 'sink', cli, dir: st.dir, yaml: [...common(B, stack.endpoints.redisB), 'sink:', `  peers: [${A}]`, ...v.sinkYaml], execArgv: prof('sink') });
+    const sink = startServiceChild({ kind: 'sink', cli, dir: st.dir, yaml: [...common(B, stack.endpoints.redisB), 'sink:', `  peers: [${A}]`, ...v.sinkYaml, ...o.sinkSet], execArgv: prof('sink') });
     children.push(sink);
     const sinkPort = await waitServiceReady(sink);
     log(`${v.replicator}: source (pid ${source.proc.pid}, log ${source.logFile}) and sink (pid ${sink.proc.pid}, log ${sink.logFile})${sourceB ? ` and source b (pid ${sourceB.proc.pid}, log ${sourceB.logFile})` : ''} ready`);
@@ -247,7 +255,21 @@ function options(argv: string[]): Options {
     cpuProf: argv.includes('--cpu-prof'),
     redisShake: shake === '' ? undefined : resolve(shake),
     conflicts: argv.includes('--conflicts'),
+    sourceSet: settingLines(arg(argv, '--source-set', '')),
+    sinkSet: settingLines(arg(argv, '--sink-set', '')),
   };
+}
+
+/** "a=1,b=x" → the YAML lines "  a: 1", "  b: x" of a config section. */
+function settingLines(list: string): string[] {
+  return list
+    .split(',')
+    .filter((kv) => kv !== '')
+    .map((kv) => {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`--source-set / --sink-set: "${kv}" is not key=value`);
+      return `  ${kv.slice(0, eq)}: ${kv.slice(eq + 1)}`;
+    });
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -323,6 +345,11 @@ export async function main(argv: string[]): Promise<void> {
   report(machine, o, [...tandem.results, ...shake], tandem.details, profDir, !argv.includes('--no-write-md'));
 }
 
+/** The extra settings of a run, as the report names them. */
+function settingsText(lines: string[]): string {
+  return lines.length === 0 ? '' : ` except ${lines.map((l) => l.trim()).join(', ')}`;
+}
+
 function report(machine: MachineInfo, o: Options, results: LoadResult[], details: TandemDetail[], profDir: string, writeMd: boolean): void {
   if (o.conflicts) {
     reportConflicts(machine, o, results, writeMd);
@@ -362,7 +389,7 @@ function report(machine: MachineInfo, o: Options, results: LoadResult[], details
       'on a dedicated local stack (Kafka + two 3-master clusters and the replicator, all on this machine); both clusters emptied before each load.',
       `max = ${o.requests} SETs of distinct keys over every slot through \`redis-cli --pipe\`, one RESP file per master, all at once; paced loads write for ${o.seconds} s with a probe every 5 ms.`,
       `"replicated /s" = writes / (load start → DBSIZE over b's masters counts them all, polled every 20 ms). Lag = probe SET sent to a → seen by a client polling b every 2 ms.`,
-      `${o.partitions} partitions; source commitIntervalMs ${o.commitIntervalMs}, lingerMs ${sourceSectionSchema.parse({}).lingerMs} (its default); sink defaults. Peak RSS = max of VmRSS every 200 ms and VmHWM (reset at the load's start).`,
+      `${o.partitions} partitions; source commitIntervalMs ${o.commitIntervalMs}, lingerMs ${sourceSectionSchema.parse({}).lingerMs} (its default)${settingsText(o.sourceSet)}; sink defaults${settingsText(o.sinkSet)}. Peak RSS = max of VmRSS every 200 ms and VmHWM (reset at the load's start).`,
       '',
       `${machineLine(machine, ' (the machine is shared)')}.`,
       '',
