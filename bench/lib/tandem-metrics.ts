@@ -4,7 +4,9 @@ import { metricSum } from './service-child';
  * Tandem's own view of an e2e load, from the children's /metrics: where the
  * writes were when a stopped taking them (committed to Kafka by the source,
  * applied in b by the sink), the source's Kafka transactions, and the sink's
- * apply latency (capturedAt → EXEC reply, bucket bounds). It splits the
+ * apply latency (capturedAt → EXEC reply, bucket bounds) and its MULTI
+ * blocks (one per slot run: what the target pays per block, the marker guard
+ * among it, is spread over the run's events). It splits the
  * end-to-end lag between the two halves; RedisShake has no equivalent.
  */
 export interface TandemDetail {
@@ -16,6 +18,8 @@ export interface TandemDetail {
   sourceCommitMeanMs: number;
   sinkP50: number;
   sinkP99: number;
+  /** events applied per MULTI/EXEC block the sink sent, over the whole load */
+  eventsPerBlock: number;
 }
 
 interface Scrape {
@@ -81,7 +85,9 @@ export class TandemMetrics {
     const applied = (s: Scrape) => metricSum(s.sink, 'tandem_sink_events_applied_total', { origin: this.origin });
     const commits = (s: Scrape) => metricSum(s.source, 'tandem_source_kafka_commit_seconds_count');
     const commitSeconds = (s: Scrape) => metricSum(s.source, 'tandem_source_kafka_commit_seconds_sum');
+    const blocks = (s: Scrape) => metricSum(s.sink, 'tandem_sink_transactions_total');
     const n = commits(after) - commits(before);
+    const blocksSent = blocks(after) - blocks(before);
     const hb = buckets(before.sink, 'tandem_sink_apply_latency_seconds');
     const ha = buckets(after.sink, 'tandem_sink_apply_latency_seconds');
     return {
@@ -93,6 +99,7 @@ export class TandemMetrics {
       sourceCommitMeanMs: n > 0 ? Math.round(((commitSeconds(after) - commitSeconds(before)) / n) * 1000) : Number.NaN,
       sinkP50: histogramQuantile(hb, ha, 0.5) * 1000,
       sinkP99: histogramQuantile(hb, ha, 0.99) * 1000,
+      eventsPerBlock: blocksSent > 0 ? Math.round(((applied(after) - applied(before)) / blocksSent) * 10) / 10 : Number.NaN,
     };
   }
 }
