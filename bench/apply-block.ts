@@ -127,7 +127,12 @@ export async function main(argv: string[]): Promise<void> {
         log(`round ${r + 1} ${name}: ${us.toFixed(2)} µs of Redis CPU per block`);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    // An even number of rounds has two middle values: their mean, not the lower one.
+    const median = (xs: number[]) => {
+      const v = [...xs].sort((a, b) => a - b);
+      const mid = v.length >> 1;
+      return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+    };
     const base = median(perBlock.set);
     const rows = Object.entries(VARIANTS).map(([name, v]) => {
       const us = median(perBlock[name]);
